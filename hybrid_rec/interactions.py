@@ -18,7 +18,7 @@ no explicit zeros.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,8 +48,15 @@ def _bad_rows(frame: pd.DataFrame, mask: np.ndarray, what: str) -> InputDataErro
                           f"e.g. at rows {rows}")
 
 
-def check_interactions_frame(frame: pd.DataFrame, spec: InteractionsSpec) -> pd.DataFrame:
-    """Validate columns and values; return the rows with duplicates resolved."""
+def check_interactions_frame(frame: pd.DataFrame, spec: InteractionsSpec,
+                             require_time: bool = True) -> pd.DataFrame:
+    """Validate columns and values; return the rows with duplicates resolved.
+
+    With ``require_time=False`` a table without the time column is accepted
+    and its duplicates are resolved by row order.
+    """
+    if not require_time and spec.time and spec.time not in frame.columns:
+        spec = replace(spec, time=None)
     needed = [c for c in (spec.user, spec.item, spec.rating, spec.time) if c]
     absent = [c for c in needed if c not in frame.columns]
     if absent:

@@ -351,9 +351,9 @@ class HybridRecommender:
         if spec.users.id not in users.columns:
             raise InputDataError(f"new users have no id column {spec.users.id!r} "
                                  f"(found {', '.join(map(repr, users.columns))})")
-        new_ids = IdMap(self.user_ids_.coerce(users[spec.users.id]))
+        new_ids = IdMap(users[spec.users.id].to_numpy())
         features, report = self.user_encoder_.transform(
-            new_ids.ids, users, user_tags, identity=False, id_map=self.user_ids_)
+            new_ids.ids, users, user_tags, identity=False, id_map=new_ids)
         report.log("new users")
         biases = np.asarray(features @ self.user_biases_, dtype=np.float32)
         vectors = np.asarray(features @ self.user_embeddings_, dtype=np.float32)
@@ -384,7 +384,7 @@ class HybridRecommender:
         if ratings is None or len(ratings) == 0:
             return empty, empty
         inter = self.spec_.interactions
-        frame = check_interactions_frame(ratings, inter)
+        frame = check_interactions_frame(ratings, inter, require_time=False)
         u = new_ids.to_index(frame[inter.user], missing="ignore")
         i = self.item_ids_.to_index(frame[inter.item], missing="ignore")
         if (u < 0).any():

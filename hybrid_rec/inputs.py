@@ -1,0 +1,198 @@
+"""Reading new users and their ratings from CSV files, with a reason for every rejected row.
+
+Files are read as UTF-8 (a byte-order mark is fine) with the ``csv`` module,
+so quoted fields may hold the delimiter or line breaks; line numbers are
+1-based and count the header as line 1. A row that cannot be used becomes a
+:class:`Reject` naming the file, the line, the column and the value; every
+other row is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import InputDataError
+from .features import make_kind
+from .idmap import IdMap
+from .spec import Spec
+
+__all__ = ["Reject", "read_new_users", "read_new_ratings"]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One input row that was not used, and why."""
+
+    file: str
+    line: int
+    user_id: str
+    column: str
+    value: str
+    reason: str
+
+    FIELDS = ("file", "line", "user_id", "column", "value", "reason")
+
+    def row(self) -> list:
+        return [getattr(self, f) for f in self.FIELDS]
+
+
+def _records(path: Path, delimiter: str):
+    """Yield (line number, header, fields) for each record of a CSV file."""
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise InputDataError(f"{path}: file not found") from None
+    except OSError as e:
+        raise InputDataError(f"{path}: cannot read: {e}") from e
+    with fh:
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise InputDataError(f"{path}: the file is empty; expected a header line")
+            header = [h.strip() for h in header]
+            line = reader.line_num + 1
+            for fields in reader:
+                yield line, header, fields
+                line = reader.line_num + 1
+        except UnicodeDecodeError as e:
+            raise InputDataError(f"{path}: line {reader.line_num + 1}: not valid UTF-8 "
+                                 f"({e.reason} at byte {e.start}); save the file as UTF-8")
+        except csv.Error as e:
+            raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
+
+
+def _header_check(path: Path, header: list[str], required: list[str], what: str) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputDataError(
+            f"{path}: line 1: {what} file has no column {missing[0]!r}; required columns: "
+            f"{', '.join(required)}; found: {', '.join(header) or '(none)'}")
+
+
+def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
+    """New users' metadata.
+
+    Returns
+    -------
+    (users, accepted, rejects, seen, n_read) : a DataFrame of accepted users
+    (text cells; blank cells as missing), dicts id -> line of the accepted
+    users and of every id met, the rejects, and the number of users read.
+    """
+    path = Path(path)
+    side = spec.users
+    columns = [side.id] + side.metadata_columns
+    kinds = {f.column: make_kind(f) for f in side.features if f.column in columns[1:]}
+    rows, lines, rejects, seen_at = [], {}, [], {}
+    n_read = 0
+    header = None
+    for line, header, fields in _records(path, delimiter):
+        if not any(f.strip() for f in fields):
+            continue
+        if n_read == 0:
+            _header_check(path, header, columns, "users")
+        n_read += 1
+
+        def reject(column, value, reason, uid=""):
+            rejects.append(Reject(str(path), line, uid, column, value, reason))
+
+        if len(fields) != len(header):
+            reject("", "", f"expected {len(header)} fields, found {len(fields)}")
+            continue
+        cells = dict(zip(header, fields))
+        uid = cells[side.id].strip()
+        if not uid:
+            reject(side.id, "", "the user id is blank")
+            continue
+        if uid in seen_at:
+            reject(side.id, uid, f"user id already given on line {seen_at[uid]}", uid)
+            continue
+        seen_at[uid] = line
+        bad = None
+        for column, kind in kinds.items():
+            try:
+                kind.parse(cells[column])
+            except ValueError as e:
+                bad = (column, cells[column], f"{column}: {e}")
+                break
+        if bad:
+            reject(*bad, uid=uid)
+            continue
+        lines[uid] = line
+        rows.append([uid] + [cells[c].strip() or None for c in columns[1:]])
+    if header is not None and n_read == 0:
+        _header_check(path, header, columns, "users")
+    users = pd.DataFrame(rows, columns=columns, dtype=object)
+    return users, lines, rejects, seen_at, n_read
+
+
+def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: dict,
+                     items: IdMap, delimiter: str = ","):
+    """The new users' ratings, keeping only rows that can be used.
+
+    Returns
+    -------
+    (ratings, rejects, n_read)
+    """
+    path = Path(path)
+    inter = spec.interactions
+    columns = [c for c in (inter.user, inter.item, inter.rating) if c]
+    rows, rejects = [], []
+    n_read = 0
+    header = None
+    for line, header, fields in _records(path, delimiter):
+        if not any(f.strip() for f in fields):
+            continue
+        if n_read == 0:
+            _header_check(path, header, columns, "ratings")
+        n_read += 1
+
+        def reject(column, value, reason, uid=""):
+            rejects.append(Reject(str(path), line, uid, column, value, reason))
+
+        if len(fields) != len(header):
+            reject("", "", f"expected {len(header)} fields, found {len(fields)}")
+            continue
+        cells = {c: v.strip() for c, v in zip(header, fields)}
+        uid, item = cells[inter.user], cells[inter.item]
+        if uid not in users_ok:
+            reason = (f"the user was rejected on line {users_seen[uid]} of the users file"
+                      if uid in users_seen else "the user is not in the users file")
+            reject(inter.user, uid, reason, uid)
+            continue
+        if items.to_index([item], missing="ignore")[0] < 0:
+            reject(inter.item, item, "the item is not in the model's catalogue", uid)
+            continue
+        rating = None
+        if inter.rating:
+            rating, problem = _rating(cells[inter.rating], inter.rating_scale)
+            if problem:
+                reject(inter.rating, cells[inter.rating], problem, uid)
+                continue
+        rows.append([uid, item, rating][: len(columns)])
+    if header is not None and n_read == 0:
+        _header_check(path, header, columns, "ratings")
+    ratings = pd.DataFrame(rows, columns=columns, dtype=object)
+    ratings[inter.item] = items.coerce(ratings[inter.item]).to_numpy()
+    if inter.rating:
+        ratings[inter.rating] = ratings[inter.rating].astype("float64")
+    return ratings, rejects, n_read
+
+
+def _rating(text: str, scale) -> tuple[float | None, str | None]:
+    if not text:
+        return None, "the rating is blank"
+    try:
+        value = float(text)
+    except ValueError:
+        return None, "the rating is not a number"
+    if not math.isfinite(value):
+        return None, "the rating is not a finite number"
+    if scale is not None and not scale[0] <= value <= scale[1]:
+        return None, f"the rating is outside the scale [{scale[0]:g}, {scale[1]:g}]"
+    return value, None
