@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                         "$HYBRID_REC_DATA, then the download cache)")
     p.add_argument("--out", required=True, type=Path, help="model file to write (.npz)")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--no-components", type=int, default=32)
+    p.add_argument("--no-components", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=0.05)
     p.add_argument("--loss", default="warp")
     p.add_argument("--random-state", type=int, default=0)

@@ -74,7 +74,7 @@ class HybridRecommender:
         Progress bar while training; None shows it only on a terminal.
     """
 
-    def __init__(self, spec, no_components=32, loss="warp", learning_rate=0.05, epochs=30,
+    def __init__(self, spec, no_components=16, loss="warp", learning_rate=0.05, epochs=30,
                  item_alpha=1e-6, user_alpha=1e-6, max_sampled=10, random_state=0,
                  num_threads=1, fold_in_regularisation=1.0, fold_in_temperature=0.5,
                  fold_in_signal="rated", show_progress=None):

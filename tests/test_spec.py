@@ -37,8 +37,8 @@ def user_feature(**entry):
     return spec_with(("users", "features"), [entry])
 
 
-def test_packaged_specs_parse():
-    s100k = load_spec(FEATURES / "movielens-100k.toml")
+def test_packaged_specs_parse(spec_100k_path):
+    s100k = load_spec(spec_100k_path)
     small = load_spec(FEATURES / "movielens-latest-small.toml")
 
     assert [f.name for f in s100k.users.features] == ["age", "gender", "occupation", "zip"]
@@ -51,7 +51,7 @@ def test_packaged_specs_parse():
     tag = next(f for f in small.items.features if f.kind == "tags")
     assert tag.option("min_count") == 2 and tag.option("top_n") == 10
     assert "tag" not in small.items.metadata_columns
-    assert s100k.source == str(FEATURES / "movielens-100k.toml")
+    assert s100k.source == str(spec_100k_path)
 
 
 def test_defaults():

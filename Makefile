@@ -1,0 +1,33 @@
+# `make demo` runs the main job on MovieLens 100k; `make test` runs the tests.
+# Both create the virtual environment $(VENV) on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PYTEST_ARGS ?=
+
+# Real data: ../shared/data when it is there, else the loader's own search
+# (HYBRID_REC_DATA set by you, the download cache, then a download).
+SHARED_DATA := $(wildcard $(abspath ../shared/data))
+ifneq ($(strip $(HYBRID_REC_DATA)),)
+export HYBRID_REC_DATA
+else ifneq ($(SHARED_DATA),)
+export HYBRID_REC_DATA := $(SHARED_DATA)
+endif
+
+.PHONY: demo test venv clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --upgrade pip
+	$(VENV)/bin/python -m pip install -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/hybrid-rec demo --out demo-output
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .venv-* demo-output .pytest_cache build *.egg-info
