@@ -90,6 +90,7 @@ def _setup_logging(args) -> None:
 def main(argv=None) -> int:
     """Entry point of the ``hybrid-rec`` console script."""
     args = _parser().parse_args(argv)
+    previous = (list(logger.handlers), logger.level, logger.propagate)
     _setup_logging(args)
     show = False if args.no_progress else None
     try:
@@ -103,6 +104,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("hybrid-rec: interrupted; no output was written", file=sys.stderr)
         return 130
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = previous
 
 
 def _train(args, show) -> int:

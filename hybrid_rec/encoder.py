@@ -182,7 +182,7 @@ class FeatureEncoder:
             return [by_entity.get(i) for i in row_ids]
         cache: dict = {}
         result = []
-        for value in table[kind.spec.column].tolist():
+        for r, value in enumerate(table[kind.spec.column].tolist()):
             if isinstance(value, (list, tuple, np.ndarray)):
                 key = ("list",) + tuple(value)
             elif value is None or pd.isna(value):
@@ -190,7 +190,12 @@ class FeatureEncoder:
             else:
                 key = value
             if key not in cache:
-                cache[key] = kind.tokens(value) or None
+                try:
+                    cache[key] = kind.tokens(value) or None
+                except ValueError as e:
+                    raise InputDataError(
+                        f"{self.side.side} metadata: id {row_ids[r]!r}, column "
+                        f"{kind.spec.column!r} (feature {kind.spec.name!r}): {e}") from e
             result.append(cache[key])
         return result
 

@@ -187,6 +187,12 @@ class TagsKind(FeatureKind):
         frame = pd.DataFrame({"entity": entity_ids.to_numpy(),
                               "tag": tags.map(self.normalise).to_numpy()}).dropna()
         counts = frame.groupby(["entity", "tag"], sort=True).size().reset_index(name="n")
+        # Tags outside the vocabulary are listed after the kept ones, so the encoder can
+        # count them as unseen, and they use up none of the top n slots.
+        known = counts["tag"].isin(self.vocabulary_)
+        unknown = {e: list(zip(g["tag"], g["n"].astype(float)))
+                   for e, g in counts[~known].groupby("entity", sort=False)}
+        counts = counts[known]
         counts = counts.sort_values(["entity", "n", "tag"], ascending=[True, False, True])
         top_n = self.spec.option("top_n")
         result: dict = {}
@@ -194,6 +200,8 @@ class TagsKind(FeatureKind):
             if top_n is not None:
                 group = group.head(top_n)
             result[entity] = list(zip(group["tag"], group["n"].astype(float)))
+        for entity, tokens in unknown.items():
+            result[entity] = result.get(entity, []) + tokens
         return result
 
 

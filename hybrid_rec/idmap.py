@@ -79,7 +79,15 @@ class IdMap:
 
     def append(self, ids) -> "IdMap":
         """A new map with ``ids`` added at the end (they must be new)."""
-        return IdMap(np.concatenate([self.ids, np.asarray(self.coerce(ids))]))
+        new = self.coerce(ids)
+        if self.kind == "int" and not pd.api.types.is_integer_dtype(new.dtype):
+            values = new.to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(values) | (values != np.round(values))
+            if bad.any():
+                raise InputDataError(f"ids must be integers like the existing ones; got "
+                                     f"{pd.Index(ids)[bad][:5].tolist()}")
+            new = pd.Index(values.astype(np.int64))
+        return IdMap(np.concatenate([self.ids, np.asarray(new)]))
 
     def to_array(self) -> np.ndarray:
         """The ids as an array that ``np.load(allow_pickle=False)`` can read back."""

@@ -2,8 +2,8 @@
 
 Policies, applied in this order:
 
-1. rows with a missing user or item, or a rating that is missing or not a
-   finite number, are errors (the message gives the count and the first rows);
+1. rows with a missing user, item or time, or a rating that is missing or
+   not a finite number, are errors (the message gives the count and the first rows);
 2. duplicate (user, item) pairs: the last one wins, by the time column when
    the spec names one and by row order otherwise;
 3. with ``positive_threshold``, only ratings at or above it are training
@@ -64,7 +64,7 @@ def check_interactions_frame(frame: pd.DataFrame, spec: InteractionsSpec,
             f"interactions have no column {absent[0]!r} (the spec names "
             f"{', '.join(map(repr, needed))}; found {', '.join(map(repr, frame.columns))})")
     frame = frame[needed].reset_index(drop=True)
-    for col in (spec.user, spec.item):
+    for col in (spec.user, spec.item) + ((spec.time,) if spec.time else ()):
         mask = frame[col].isna().to_numpy()
         if mask.any():
             raise _bad_rows(frame, mask, f"no {col!r}")

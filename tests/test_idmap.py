@@ -68,9 +68,6 @@ def test_append_rejects_known_ids():
         IdMap([5, 3]).append([3])
 
 
-@pytest.mark.xfail(reason="BUG: IdMap.append on an int map with float ids (4.0) turns the "
-                          "whole map into strings '1.0', '2.0', ... so old ids stop resolving",
-                   strict=True)
 def test_append_float_valued_ids_keeps_int_kind():
     ids = IdMap([1, 2]).append([4.0])
 
@@ -78,8 +75,6 @@ def test_append_float_valued_ids_keeps_int_kind():
     assert ids.to_index([1, 4]).tolist() == [0, 2]
 
 
-@pytest.mark.xfail(reason="BUG: IdMap.append on an int map silently stores an unparsable id "
-                          "('x') as 'nan' instead of raising", strict=True)
 def test_append_unparsable_id_to_int_map_raises():
     with pytest.raises(InputDataError, match="'x'"):
         IdMap([1, 2]).append(["x"])

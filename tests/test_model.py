@@ -300,9 +300,6 @@ def test_new_user_with_text_id_in_an_int_model(model):
     assert 101 not in set(recs.item_id)
 
 
-@pytest.mark.xfail(reason="BUG: _new_ratings tests `inter.positive_threshold` for truth, so "
-                          "positive_threshold = 0 is ignored and fold_in_signal='positive' "
-                          "folds in negative ratings", strict=True)
 def test_fold_in_signal_positive_with_threshold_zero():
     raw = {**RAW_SPEC, "interactions": {**RAW_SPEC["interactions"], "positive_threshold": 0}}
     signed = INTERACTIONS.assign(rating=np.where(INTERACTIONS.rating >= 4, 1, -1))
@@ -377,9 +374,6 @@ def test_packaged_100k_spec_trains_on_a_slice_of_real_data(spec_100k_path, data_
                                m.user_representations()[1][0], rtol=1e-5)
 
 
-@pytest.mark.xfail(reason="BUG: add_items with float-valued ids (201.0, as after a NaN in a "
-                          "CSV column) turns every catalogue id into text ('101.0') through "
-                          "IdMap.append, so known items stop resolving", strict=True)
 def test_add_items_with_float_ids_keeps_the_catalogue_usable():
     m = fit_model(epochs=1)
     m.add_items(pd.DataFrame({"item_id": [201.0], "genres": ["A"]}))
