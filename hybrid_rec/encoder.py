@@ -194,7 +194,7 @@ class FeatureEncoder:
                     cache[key] = kind.tokens(value) or None
                 except ValueError as e:
                     raise InputDataError(
-                        f"{self.side.side} metadata: id {row_ids[r]!r}, column "
+                        f"{self.side.side} metadata: id {row_ids[r]}, column "
                         f"{kind.spec.column!r} (feature {kind.spec.name!r}): {e}") from e
             result.append(cache[key])
         return result
