@@ -41,8 +41,13 @@ class Reject:
         return [getattr(self, f) for f in self.FIELDS]
 
 
-def _records(path: Path, delimiter: str):
-    """Yield (line number, header, fields) for each record of a CSV file."""
+def _rows(path: Path, delimiter: str, required: list[str], what: str):
+    """Yield (line, cells, problem) for each non-blank record of a CSV file.
+
+    ``cells`` maps column names to stripped values; when the record has the
+    wrong number of fields it is None and ``problem`` says why. A missing
+    required column is an error before any row is read.
+    """
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
@@ -56,23 +61,24 @@ def _records(path: Path, delimiter: str):
             if header is None:
                 raise InputDataError(f"{path}: the file is empty; expected a header line")
             header = [h.strip() for h in header]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise InputDataError(
+                    f"{path}: line 1: {what} file has no column {missing[0]!r}; required "
+                    f"columns: {', '.join(required)}; found: {', '.join(header) or '(none)'}")
             line = reader.line_num + 1
             for fields in reader:
-                yield line, header, fields
+                if any(f.strip() for f in fields):
+                    if len(fields) != len(header):
+                        yield line, None, f"expected {len(header)} fields, found {len(fields)}"
+                    else:
+                        yield line, {c: v.strip() for c, v in zip(header, fields)}, None
                 line = reader.line_num + 1
         except UnicodeDecodeError as e:
             raise InputDataError(f"{path}: line {reader.line_num + 1}: not valid UTF-8 "
                                  f"({e.reason} at byte {e.start}); save the file as UTF-8")
         except csv.Error as e:
             raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
-
-
-def _header_check(path: Path, header: list[str], required: list[str], what: str) -> None:
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputDataError(
-            f"{path}: line 1: {what} file has no column {missing[0]!r}; required columns: "
-            f"{', '.join(required)}; found: {', '.join(header) or '(none)'}")
 
 
 def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
@@ -90,22 +96,16 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
     kinds = {f.column: make_kind(f) for f in side.features if f.column in columns[1:]}
     rows, lines, rejects, seen_at = [], {}, [], {}
     n_read = 0
-    header = None
-    for line, header, fields in _records(path, delimiter):
-        if not any(f.strip() for f in fields):
-            continue
-        if n_read == 0:
-            _header_check(path, header, columns, "users")
+    for line, cells, problem in _rows(path, delimiter, columns, "users"):
         n_read += 1
 
         def reject(column, value, reason, uid=""):
             rejects.append(Reject(str(path), line, uid, column, value, reason))
 
-        if len(fields) != len(header):
-            reject("", "", f"expected {len(header)} fields, found {len(fields)}")
+        if problem:
+            reject("", "", problem)
             continue
-        cells = dict(zip(header, fields))
-        uid = cells[side.id].strip()
+        uid = cells[side.id]
         if not uid:
             reject(side.id, "", "the user id is blank")
             continue
@@ -124,9 +124,7 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
             reject(*bad, uid=uid)
             continue
         lines[uid] = line
-        rows.append([uid] + [cells[c].strip() or None for c in columns[1:]])
-    if header is not None and n_read == 0:
-        _header_check(path, header, columns, "users")
+        rows.append([uid] + [cells[c] or None for c in columns[1:]])
     users = pd.DataFrame(rows, columns=columns, dtype=object)
     return users, lines, rejects, seen_at, n_read
 
@@ -144,21 +142,15 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
     columns = [c for c in (inter.user, inter.item, inter.rating) if c]
     rows, rejects = [], []
     n_read = 0
-    header = None
-    for line, header, fields in _records(path, delimiter):
-        if not any(f.strip() for f in fields):
-            continue
-        if n_read == 0:
-            _header_check(path, header, columns, "ratings")
+    for line, cells, problem in _rows(path, delimiter, columns, "ratings"):
         n_read += 1
 
         def reject(column, value, reason, uid=""):
             rejects.append(Reject(str(path), line, uid, column, value, reason))
 
-        if len(fields) != len(header):
-            reject("", "", f"expected {len(header)} fields, found {len(fields)}")
+        if problem:
+            reject("", "", problem)
             continue
-        cells = {c: v.strip() for c, v in zip(header, fields)}
         uid, item = cells[inter.user], cells[inter.item]
         if uid not in users_ok:
             reason = (f"the user was rejected on line {users_seen[uid]} of the users file"
@@ -175,8 +167,6 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
                 reject(inter.rating, cells[inter.rating], problem, uid)
                 continue
         rows.append([uid, item, rating][: len(columns)])
-    if header is not None and n_read == 0:
-        _header_check(path, header, columns, "ratings")
     ratings = pd.DataFrame(rows, columns=columns, dtype=object)
     ratings[inter.item] = items.coerce(ratings[inter.item]).to_numpy()
     if inter.rating:

@@ -161,3 +161,12 @@ def test_demo_end_to_end_as_a_process(tmp_path, data_dir):
     revealed = pd.read_csv(tmp_path / "demo" / "new_ratings.csv")
     assert revealed.groupby("user_id").size().eq(5).all()
     assert revealed.user_id.nunique() == 189
+
+
+def test_header_only_users_file_scores_nobody(model_file_100k, tmp_path, capsys):
+    users = write(tmp_path / "users.csv", "user_id,age,gender,occupation,zip_code\n")
+    out = tmp_path / "recs.csv"
+    assert main(["score", "--model", str(model_file_100k), "--users", str(users), "--out",
+                 str(out)]) == EXIT_OK
+    assert "users read: 0, scored: 0, rejected: 0" in capsys.readouterr().err
+    assert out.read_text().splitlines() == ["user_id,rank,item_id,score,title"]
