@@ -23,6 +23,25 @@ EXIT_PARTIAL = 3
 logger = logging.getLogger("hybrid_rec")
 
 
+def _count(low: int):
+    """An argparse type: an integer >= low."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+    return parse
+
+
+def _char(text: str) -> str:
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"must be one character, got {text!r}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hybrid-rec",
@@ -44,12 +63,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder holding ml-100k/ or ml-latest-small/ (default: "
                         "$HYBRID_REC_DATA, then the download cache)")
     p.add_argument("--out", required=True, type=Path, help="model file to write (.npz)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--no-components", type=int, default=16)
+    p.add_argument("--epochs", type=_count(1), default=30)
+    p.add_argument("--no-components", type=_count(1), default=16)
     p.add_argument("--learning-rate", type=float, default=0.05)
-    p.add_argument("--loss", default="warp")
-    p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--loss", default="warp", choices=["warp", "bpr", "warp-kos", "logistic"])
+    p.add_argument("--random-state", type=_count(0), default=0)
+    p.add_argument("--threads", type=_count(1), default=1,
                    help="training threads; above 1, results vary between runs")
 
     p = sub.add_parser("score", help="batch-score a CSV of new users")
@@ -58,20 +77,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="CSV of new users: the spec's user id and metadata columns")
     p.add_argument("--ratings", type=Path, default=None,
                    help="CSV of their ratings in long format (user, item, rating)")
-    p.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    p.add_argument("--k", type=_count(0), default=10, help="list length (default 10)")
     p.add_argument("--out", required=True, type=Path, help="output CSV")
     p.add_argument("--rejects", type=Path, default=None,
                    help="where rejected rows go (default: <out stem>.rejects.csv)")
     p.add_argument("--no-fold-in", action="store_true",
                    help="do not learn from the ratings; only exclude the rated items")
-    p.add_argument("--delimiter", default=",", help="field delimiter of the input files")
+    p.add_argument("--delimiter", type=_char, default=",",
+                   help="field delimiter of the input files")
 
     p = sub.add_parser("demo", help="the main job on MovieLens 100k: new users, end to end")
     p.add_argument("--out", type=Path, default=Path("demo-output"),
                    help="folder for the files it writes (default: demo-output)")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--random-state", type=int, default=42)
+    p.add_argument("--epochs", type=_count(1), default=30)
+    p.add_argument("--random-state", type=_count(0), default=42)
 
     p = sub.add_parser("check-spec", help="validate a feature spec without training")
     p.add_argument("spec", type=Path)
@@ -98,7 +118,7 @@ def main(argv=None) -> int:
     except HybridRecError as e:
         print(f"hybrid-rec: error: {e}", file=sys.stderr)
         return EXIT_FAILURE
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"hybrid-rec: error: {e}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -128,10 +148,9 @@ def _score(args, show) -> int:
     from .batch import default_rejects_path, score_files
     from .model import HybridRecommender
 
-    if args.k < 0:
-        raise ValueError(f"--k must be >= 0, got {args.k}")
-    if len(args.delimiter) != 1:
-        raise ValueError(f"--delimiter must be one character, got {args.delimiter!r}")
+    for option, path in (("--out", args.out), ("--rejects", args.rejects)):
+        if path is not None and path.is_dir():
+            raise ValueError(f"{option} {path} is a folder; give a file name")
     model = HybridRecommender.load(args.model)
     rejects = args.rejects or default_rejects_path(args.out)
     report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,

@@ -69,16 +69,28 @@ def _rows(path: Path, delimiter: str, required: list[str], what: str):
             line = reader.line_num + 1
             for fields in reader:
                 if any(f.strip() for f in fields):
+                    cells = {c: v.strip() for c, v in zip(header, fields)}
+                    problem = None
                     if len(fields) != len(header):
-                        yield line, None, f"expected {len(header)} fields, found {len(fields)}"
-                    else:
-                        yield line, {c: v.strip() for c, v in zip(header, fields)}, None
+                        problem = f"expected {len(header)} fields, found {len(fields)}"
+                    yield line, cells, problem
                 line = reader.line_num + 1
         except UnicodeDecodeError as e:
-            raise InputDataError(f"{path}: line {reader.line_num + 1}: not valid UTF-8 "
-                                 f"({e.reason} at byte {e.start}); save the file as UTF-8")
+            raise InputDataError(f"{path}: line {_first_bad_line(path)}: not valid UTF-8 "
+                                 f"({e.reason}); save the file as UTF-8") from None
         except csv.Error as e:
             raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
+
+
+def _first_bad_line(path: Path) -> int:
+    """1-based number of the first line that is not valid UTF-8."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
@@ -103,7 +115,7 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
             rejects.append(Reject(str(path), line, uid, column, value, reason))
 
         if problem:
-            reject("", "", problem)
+            reject("", "", problem, cells.get(side.id, ""))
             continue
         uid = cells[side.id]
         if not uid:
@@ -149,7 +161,7 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
             rejects.append(Reject(str(path), line, uid, column, value, reason))
 
         if problem:
-            reject("", "", problem)
+            reject("", "", problem, cells.get(inter.user, ""))
             continue
         uid, item = cells[inter.user], cells[inter.item]
         if uid not in users_ok:

@@ -394,6 +394,14 @@ class HybridRecommender:
             warnings.warn(f"{int((i < 0).sum())} rating(s) are for items the model does not "
                           f"know and were ignored", stacklevel=3)
         ok = (u >= 0) & (i >= 0)
+        if inter.rating and inter.rating_scale is not None:
+            low, high = inter.rating_scale
+            values = frame[inter.rating].to_numpy()
+            outside = ok & ((values < low) | (values > high))
+            if outside.any():
+                warnings.warn(f"{int(outside.sum())} rating(s) are outside the spec's "
+                              f"rating_scale [{low:g}, {high:g}] and were ignored", stacklevel=3)
+            ok &= ~outside
         u, i = u[ok], i[ok]
         rated = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)), shape=shape)
         keep = np.ones(len(u), dtype=bool)

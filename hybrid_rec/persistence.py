@@ -108,7 +108,12 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise _fail(path, "not a hybrid_rec model file: it holds pickled objects, which "
+                              "are never loaded") from None
+        raise _fail(path, f"model file is truncated or corrupted: {e}") from e
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
         raise _fail(path, f"model file is truncated or corrupted: {e}") from e
     if _MANIFEST not in arrays:
         raise _fail(path, "not a hybrid_rec model file: it has no manifest")

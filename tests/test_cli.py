@@ -170,3 +170,31 @@ def test_header_only_users_file_scores_nobody(model_file_100k, tmp_path, capsys)
                  str(out)]) == EXIT_OK
     assert "users read: 0, scored: 0, rejected: 0" in capsys.readouterr().err
     assert out.read_text().splitlines() == ["user_id,rank,item_id,score,title"]
+
+
+def test_latin1_file_names_the_line_of_the_first_bad_byte(model_file_100k, tmp_path, capsys):
+    users = tmp_path / "users.csv"
+    users.write_bytes(b"user_id,age,gender,occupation,zip_code\n"
+                      b"a,24,M,technician,85711\n"
+                      b"b,30,F,other,94043\n"
+                      b"c,40,M,\xe9crivain,10001\n")
+    assert main(["score", "--model", str(model_file_100k), "--users", str(users), "--out",
+                 str(tmp_path / "r.csv")]) == EXIT_FAILURE
+    assert "users.csv: line 4: not valid UTF-8" in capsys.readouterr().err
+
+
+def test_out_is_a_folder_is_a_one_line_error(model_file_100k, good_files, tmp_path, capsys):
+    users, _ = good_files
+    assert main(["score", "--model", str(model_file_100k), "--users", str(users), "--out",
+                 str(tmp_path)]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("extra", [["--k", "-3"], ["--delimiter", ";;"], ["--k", "ten"]])
+def test_bad_option_values_are_usage_errors(model_file_100k, good_files, tmp_path, extra):
+    users, _ = good_files
+    with pytest.raises(SystemExit) as exc:
+        main(["score", "--model", str(model_file_100k), "--users", str(users), "--out",
+              str(tmp_path / "r.csv")] + extra)
+    assert exc.value.code == 2

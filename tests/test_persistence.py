@@ -118,3 +118,10 @@ def test_save_is_atomic_and_leaves_no_temp_files(small_model_100k, tmp_path):
     small_model_100k.save(path)
     small_model_100k.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_npz_with_pickled_objects_is_refused(tmp_path):
+    bad = tmp_path / "objects.npz"
+    np.savez(bad, __manifest__=np.array([{"format": "hybrid_rec.model"}], dtype=object))
+    with pytest.raises(ModelFileError, match="pickled objects, which are never loaded"):
+        HybridRecommender.load(bad)
