@@ -115,10 +115,7 @@ def main(argv=None) -> int:
     show = False if args.no_progress else None
     try:
         return _COMMANDS[args.command](args, show)
-    except HybridRecError as e:
-        print(f"hybrid-rec: error: {e}", file=sys.stderr)
-        return EXIT_FAILURE
-    except (ValueError, OSError) as e:
+    except (HybridRecError, ValueError, OSError) as e:
         print(f"hybrid-rec: error: {e}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -82,6 +82,13 @@ def _rows(path: Path, delimiter: str, required: list[str], what: str):
             raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
 
 
+def _rejecter(path: Path, rejects: list):
+    """A function that records a rejected row of ``path`` in ``rejects``."""
+    def reject(line: int, column: str, value: str, reason: str, uid: str = "") -> None:
+        rejects.append(Reject(str(path), line, uid, column, value, reason))
+    return reject
+
+
 def _first_bad_line(path: Path) -> int:
     """1-based number of the first line that is not valid UTF-8."""
     with open(path, "rb") as fh:
@@ -107,22 +114,19 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
     columns = [side.id] + side.metadata_columns
     kinds = {f.column: make_kind(f) for f in side.features if f.column in columns[1:]}
     rows, lines, rejects, seen_at = [], {}, [], {}
+    reject = _rejecter(path, rejects)
     n_read = 0
     for line, cells, problem in _rows(path, delimiter, columns, "users"):
         n_read += 1
-
-        def reject(column, value, reason, uid=""):
-            rejects.append(Reject(str(path), line, uid, column, value, reason))
-
         if problem:
-            reject("", "", problem, cells.get(side.id, ""))
+            reject(line, "", "", problem, cells.get(side.id, ""))
             continue
         uid = cells[side.id]
         if not uid:
-            reject(side.id, "", "the user id is blank")
+            reject(line, side.id, "", "the user id is blank")
             continue
         if uid in seen_at:
-            reject(side.id, uid, f"user id already given on line {seen_at[uid]}", uid)
+            reject(line, side.id, uid, f"user id already given on line {seen_at[uid]}", uid)
             continue
         seen_at[uid] = line
         bad = None
@@ -133,7 +137,7 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
                 bad = (column, cells[column], f"{column}: {e}")
                 break
         if bad:
-            reject(*bad, uid=uid)
+            reject(line, *bad, uid=uid)
             continue
         lines[uid] = line
         rows.append([uid] + [cells[c] or None for c in columns[1:]])
@@ -153,30 +157,27 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
     inter = spec.interactions
     columns = [c for c in (inter.user, inter.item, inter.rating) if c]
     rows, rejects = [], []
+    reject = _rejecter(path, rejects)
     n_read = 0
     for line, cells, problem in _rows(path, delimiter, columns, "ratings"):
         n_read += 1
-
-        def reject(column, value, reason, uid=""):
-            rejects.append(Reject(str(path), line, uid, column, value, reason))
-
         if problem:
-            reject("", "", problem, cells.get(inter.user, ""))
+            reject(line, "", "", problem, cells.get(inter.user, ""))
             continue
         uid, item = cells[inter.user], cells[inter.item]
         if uid not in users_ok:
             reason = (f"the user was rejected on line {users_seen[uid]} of the users file"
                       if uid in users_seen else "the user is not in the users file")
-            reject(inter.user, uid, reason, uid)
+            reject(line, inter.user, uid, reason, uid)
             continue
         if items.to_index([item], missing="ignore")[0] < 0:
-            reject(inter.item, item, "the item is not in the model's catalogue", uid)
+            reject(line, inter.item, item, "the item is not in the model's catalogue", uid)
             continue
         rating = None
         if inter.rating:
-            rating, problem = _rating(cells[inter.rating], inter.rating_scale)
-            if problem:
-                reject(inter.rating, cells[inter.rating], problem, uid)
+            rating, why = _rating(cells[inter.rating], inter.rating_scale)
+            if why:
+                reject(line, inter.rating, cells[inter.rating], why, uid)
                 continue
         rows.append([uid, item, rating][: len(columns)])
     ratings = pd.DataFrame(rows, columns=columns, dtype=object)

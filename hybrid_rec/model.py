@@ -405,8 +405,9 @@ class HybridRecommender:
         u, i = u[ok], i[ok]
         rated = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)), shape=shape)
         keep = np.ones(len(u), dtype=bool)
-        if self.fold_in_signal == "positive" and inter.rating and inter.positive_threshold is not None:
-            keep = frame[inter.rating].to_numpy()[ok] >= inter.positive_threshold
+        threshold = inter.positive_threshold
+        if self.fold_in_signal == "positive" and inter.rating and threshold is not None:
+            keep = frame[inter.rating].to_numpy()[ok] >= threshold
         signal = sp.csr_matrix((np.ones(keep.sum(), dtype=np.float32), (u[keep], i[keep])),
                                shape=shape)
         for m in (rated, signal):

@@ -159,8 +159,9 @@ class _Checker:
     def keys(self, table: dict, where: str, allowed: set[str]) -> None:
         unknown = sorted(set(table) - allowed)
         if unknown:
+            allowed_keys = ", ".join(sorted(allowed))
             raise self.fail(where or "top level",
-                            f"unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}")
+                            f"unknown key {unknown[0]!r}; allowed keys: {allowed_keys}")
 
     def table(self, raw: dict, key: str, required: bool = False) -> dict:
         value = raw.get(key)
