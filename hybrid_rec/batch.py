@@ -54,9 +54,18 @@ def default_rejects_path(out: str | Path) -> Path:
     return out.with_name(f"{out.stem}.rejects.csv")
 
 
+def _nothing_left(user_ids, recs, k: int, path, lines: dict) -> list[Reject]:
+    """A reject for each user whose list came out empty: they rated every item."""
+    if k == 0:
+        return []
+    empty = ~user_ids.isin(recs["user_id"].unique())
+    return [Reject(str(path), lines[uid], uid, "", "", "no item is left to recommend: the "
+                   "user's ratings cover the whole catalogue") for uid in user_ids[empty]]
+
+
 def score_files(model, users: str | Path, out: str | Path, ratings: str | Path | None = None,
                 rejects: str | Path | None = None, k: int = 10, fold_in: bool = True,
-                delimiter: str = ",") -> BatchReport:
+                delimiter: str | None = None, encoding: str | None = None) -> BatchReport:
     """Score the new users of a CSV file and write their top-k lists.
 
     Parameters
@@ -77,6 +86,9 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     fold_in : bool
         Use the ratings to refine each user's vector; with False they only
         exclude the rated items.
+    delimiter, encoding : str, optional
+        Of both input files; None detects the delimiter from each header and
+        reads UTF-8 (see :mod:`hybrid_rec.csvformat`).
 
     Returns
     -------
@@ -85,18 +97,26 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     started = time.perf_counter()
     model._check_fitted()
     spec = model.spec_
-    frame, accepted, user_rejects, seen, n_read = read_new_users(users, spec, delimiter)
+    frame, accepted, user_rejects, seen, n_read = read_new_users(users, spec, delimiter,
+                                                                 encoding)
     report = BatchReport(users_read=n_read, users_rejected=len(user_rejects))
     report.rejects.extend(user_rejects)
     rated = None
     if ratings is not None:
         rated, rating_rejects, report.ratings_read = read_new_ratings(
-            ratings, spec, seen, accepted, model.item_ids_, delimiter)
+            ratings, spec, seen, accepted, model.item_ids_, delimiter, encoding)
         report.ratings_used = len(rated)
         report.ratings_rejected = len(rating_rejects)
         report.rejects.extend(rating_rejects)
+    n_items = len(model.item_ids_)
+    if k > n_items:
+        logger.warning("k = %d is more than the %d items of the catalogue: each list holds "
+                       "every item its user has not rated", k, n_items)
     recs = model.recommend_new(frame, rated, k=k, fold_in=fold_in)
-    report.users_scored = len(frame)
+    exhausted = _nothing_left(frame[spec.users.id], recs, k, users, accepted)
+    report.users_scored = len(frame) - len(exhausted)
+    report.users_rejected += len(exhausted)
+    report.rejects.extend(exhausted)
     with atomic_text(out) as fh:
         recs.to_csv(fh, index=False, float_format="%.6f", lineterminator="\n")
     with atomic_text(rejects or default_rejects_path(out)) as fh:

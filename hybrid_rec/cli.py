@@ -37,9 +37,35 @@ def _count(low: int):
 
 
 def _char(text: str) -> str:
+    from .csvformat import check_delimiter
+
+    text = "\t" if text in ("\\t", "tab") else text
     if len(text) != 1:
         raise argparse.ArgumentTypeError(f"must be one character, got {text!r}")
-    return text
+    try:
+        return check_delimiter(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _encoding(text: str) -> str:
+    from .csvformat import check_encoding
+
+    try:
+        return check_encoding(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _check_folder(option: str, path: Path | None) -> None:
+    """An output path must name a file in a folder that exists; none is created."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"{option} {path}: the folder {path.parent} does not exist; "
+                         "create it first")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,14 +103,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="CSV of new users: the spec's user id and metadata columns")
     p.add_argument("--ratings", type=Path, default=None,
                    help="CSV of their ratings in long format (user, item, rating)")
-    p.add_argument("--k", type=_count(0), default=10, help="list length (default 10)")
+    p.add_argument("--k", type=_count(1), default=10, help="list length (default 10)")
     p.add_argument("--out", required=True, type=Path, help="output CSV")
     p.add_argument("--rejects", type=Path, default=None,
                    help="where rejected rows go (default: <out stem>.rejects.csv)")
     p.add_argument("--no-fold-in", action="store_true",
                    help="do not learn from the ratings; only exclude the rated items")
-    p.add_argument("--delimiter", type=_char, default=",",
-                   help="field delimiter of the input files")
+    p.add_argument("--delimiter", type=_char, default=None,
+                   help="field delimiter of the input files ('tab' for a tab; default: "
+                        "detected from each header among , ; tab |)")
+    p.add_argument("--encoding", type=_encoding, default=None,
+                   help="text encoding of the input files, e.g. latin-1 (default: UTF-8)")
 
     p = sub.add_parser("demo", help="the main job on MovieLens 100k: new users, end to end")
     p.add_argument("--out", type=Path, default=Path("demo-output"),
@@ -129,6 +158,7 @@ def _train(args, show) -> int:
     from .model import HybridRecommender
     from .sources import load_training_data
 
+    _check_folder("--out", args.out)
     data = load_training_data(args.data, args.data_dir)
     model = HybridRecommender(args.spec, no_components=args.no_components, loss=args.loss,
                               learning_rate=args.learning_rate, epochs=args.epochs,
@@ -146,12 +176,12 @@ def _score(args, show) -> int:
     from .model import HybridRecommender
 
     for option, path in (("--out", args.out), ("--rejects", args.rejects)):
-        if path is not None and path.is_dir():
-            raise ValueError(f"{option} {path} is a folder; give a file name")
+        _check_folder(option, path)
     model = HybridRecommender.load(args.model)
     rejects = args.rejects or default_rejects_path(args.out)
     report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,
-                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter)
+                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
+                         encoding=args.encoding)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
     print(f"hybrid-rec: recommendations written to {args.out}", file=sys.stderr)
     if report.partial:

@@ -7,12 +7,25 @@ An *index* is the 0-based row of that entity inside the model's matrices.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from .exceptions import InputDataError
 
 __all__ = ["IdMap"]
+
+_PLAIN_INT = r"-?(?:0|[1-9][0-9]*)"
+
+
+def _as_int_id(value):
+    """A value that can match an int id, or None: plain integer text becomes an int."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return int(value) if re.fullmatch(_PLAIN_INT, value) else None
+    return value
 
 
 class IdMap:
@@ -46,12 +59,23 @@ class IdMap:
         return self._index.to_numpy()
 
     def coerce(self, ids) -> pd.Index:
-        """Convert ids to this map's kind; ints that do not parse become -1 lookups."""
+        """Convert ids to this map's kind; ids that cannot match become -1 lookups.
+
+        Into an int map, numbers pass as they are and text only when it is an
+        integer written plainly (``"7"``, ``"-2"``): ``"007"``, ``"7.0"`` and
+        ``"+7"`` match nothing, because in another system they may well name
+        another entity. Into a str map every id becomes its text, so ``7``
+        matches ``"7"`` and never ``"007"``.
+        """
         ids = pd.Index(ids)
         if self.kind == "int":
             if pd.api.types.is_integer_dtype(ids.dtype):
                 return ids.astype("int64")
-            return pd.Index(pd.to_numeric(ids, errors="coerce"))
+            values = ids.to_numpy()
+            if ids.dtype == object:
+                values = [_as_int_id(v) for v in values]
+            return pd.Index(pd.to_numeric(pd.Series(values, dtype=object if ids.dtype == object
+                                                    else values.dtype), errors="coerce"))
         return pd.Index([str(v) for v in ids], dtype=object)
 
     def to_index(self, ids, missing: str = "raise", what: str = "id") -> np.ndarray:

@@ -1,7 +1,9 @@
 """Reading new users and their ratings from CSV files, with a reason for every rejected row.
 
-Files are read as UTF-8 (a byte-order mark is fine) with the ``csv`` module,
-so quoted fields may hold the delimiter or line breaks; line numbers are
+Files are read with the ``csv`` module in the delimiter and encoding that
+:mod:`hybrid_rec.csvformat` is given or detects (UTF-8 by default, a
+byte-order mark is fine), so quoted fields may hold the delimiter or line
+breaks and may be of any length; line numbers are
 1-based and count the header as line 1. A row that cannot be used becomes a
 :class:`Reject` naming the file, the line, the column and the value; every
 other row is kept.
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .csvformat import detect
 from .exceptions import InputDataError
 from .features import make_kind
 from .idmap import IdMap
@@ -41,21 +44,18 @@ class Reject:
         return [getattr(self, f) for f in self.FIELDS]
 
 
-def _rows(path: Path, delimiter: str, required: list[str], what: str):
+def _rows(path: Path, delimiter: str | None, required: list[str], what: str,
+          encoding: str | None = None):
     """Yield (line, cells, problem) for each non-blank record of a CSV file.
 
     ``cells`` maps column names to stripped values; when the record has the
     wrong number of fields it is None and ``problem`` says why. A missing
-    required column is an error before any row is read.
+    required column is an error before any row is read. ``delimiter`` and
+    ``encoding`` of None are detected (see :mod:`hybrid_rec.csvformat`).
     """
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise InputDataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise InputDataError(f"{path}: cannot read: {e}") from e
-    with fh:
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+    fmt = detect(path, delimiter, encoding)
+    with fmt.open(path) as fh:
+        reader = fmt.reader(fh)
         try:
             header = next(reader, None)
             if header is None:
@@ -76,8 +76,7 @@ def _rows(path: Path, delimiter: str, required: list[str], what: str):
                     yield line, cells, problem
                 line = reader.line_num + 1
         except UnicodeDecodeError as e:
-            raise InputDataError(f"{path}: line {_first_bad_line(path)}: not valid UTF-8 "
-                                 f"({e.reason}); save the file as UTF-8") from None
+            raise InputDataError(_decode_error(path, fmt, e)) from None
         except csv.Error as e:
             raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
 
@@ -89,18 +88,27 @@ def _rejecter(path: Path, rejects: list):
     return reject
 
 
-def _first_bad_line(path: Path) -> int:
-    """1-based number of the first line that is not valid UTF-8."""
+def _first_bad_line(path: Path, codec: str = "utf-8") -> int:
+    """1-based number of the first line that ``codec`` cannot decode."""
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             try:
-                raw.decode("utf-8")
+                raw.decode(codec)
             except UnicodeDecodeError:
                 return number
     return 1
 
 
-def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
+def _decode_error(path: Path, fmt, error: UnicodeDecodeError) -> str:
+    if fmt.encoding == "utf-8-sig":
+        return (f"{path}: line {_first_bad_line(path)}: not valid UTF-8 ({error.reason}); "
+                "save the file as UTF-8 or give its encoding (--encoding latin-1)")
+    return (f"{path}: line {_first_bad_line(path, fmt.encoding)}: not valid {fmt.encoding} "
+            f"({error.reason}); give the file's real encoding")
+
+
+def read_new_users(path: str | Path, spec: Spec, delimiter: str | None = None,
+                   encoding: str | None = None):
     """New users' metadata.
 
     Returns
@@ -116,7 +124,7 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
     rows, lines, rejects, seen_at = [], {}, [], {}
     reject = _rejecter(path, rejects)
     n_read = 0
-    for line, cells, problem in _rows(path, delimiter, columns, "users"):
+    for line, cells, problem in _rows(path, delimiter, columns, "users", encoding):
         n_read += 1
         if problem:
             reject(line, "", "", problem, cells.get(side.id, ""))
@@ -146,7 +154,8 @@ def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):
 
 
 def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: dict,
-                     items: IdMap, delimiter: str = ","):
+                     items: IdMap, delimiter: str | None = None,
+                     encoding: str | None = None):
     """The new users' ratings, keeping only rows that can be used.
 
     Returns
@@ -156,10 +165,10 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
     path = Path(path)
     inter = spec.interactions
     columns = [c for c in (inter.user, inter.item, inter.rating) if c]
-    rows, rejects = [], []
+    rows, rejects, where = [], [], {}
     reject = _rejecter(path, rejects)
     n_read = 0
-    for line, cells, problem in _rows(path, delimiter, columns, "ratings"):
+    for line, cells, problem in _rows(path, delimiter, columns, "ratings", encoding):
         n_read += 1
         if problem:
             reject(line, "", "", problem, cells.get(inter.user, ""))
@@ -171,7 +180,7 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
             reject(line, inter.user, uid, reason, uid)
             continue
         if items.to_index([item], missing="ignore")[0] < 0:
-            reject(line, inter.item, item, "the item is not in the model's catalogue", uid)
+            reject(line, inter.item, item, _unknown_item(item, items), uid)
             continue
         rating = None
         if inter.rating:
@@ -179,12 +188,33 @@ def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: d
             if why:
                 reject(line, inter.rating, cells[inter.rating], why, uid)
                 continue
+        if (uid, item) in where:
+            earlier, first = where[(uid, item)]
+            rows[earlier] = None
+            reject(first, inter.item, item, f"the same item is rated again on line {line}; "
+                   "the last rating wins", uid)
+        where[(uid, item)] = (len(rows), line)
         rows.append([uid, item, rating][: len(columns)])
+    rows = [r for r in rows if r is not None]
+    rejects.sort(key=lambda r: r.line)
     ratings = pd.DataFrame(rows, columns=columns, dtype=object)
     ratings[inter.item] = items.coerce(ratings[inter.item]).to_numpy()
     if inter.rating:
         ratings[inter.rating] = ratings[inter.rating].astype("float64")
     return ratings, rejects, n_read
+
+
+def _unknown_item(item: str, items: IdMap) -> str:
+    """Why ``item`` matched nothing, with the id it may have meant."""
+    reason = "the item is not in the model's catalogue"
+    if items.kind == "int":
+        try:
+            number = float(item)
+        except ValueError:
+            return reason
+        if number.is_integer() and items.to_index([int(number)], missing="ignore")[0] >= 0:
+            reason += f" (ids match as written: did you mean {int(number)}?)"
+    return reason
 
 
 def _rating(text: str, scale) -> tuple[float | None, str | None]:

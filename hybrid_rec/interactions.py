@@ -42,18 +42,28 @@ class Interactions:
     seen: sp.csr_matrix
 
 
-def _bad_rows(frame: pd.DataFrame, mask: np.ndarray, what: str) -> InputDataError:
-    rows = frame.index[mask][:5].tolist()
-    return InputDataError(f"interactions: {int(mask.sum())} row(s) with {what}, "
-                          f"e.g. at rows {rows}")
+def _bad_rows(labels: pd.Index, mask: np.ndarray, what: str, name: str,
+              source: str | None) -> InputDataError:
+    if source:
+        lines = labels[mask][:5].tolist()
+        return InputDataError(f"{source}: {int(mask.sum())} row(s) with {what}, "
+                              f"e.g. on lines {lines}")
+    rows = np.flatnonzero(mask)[:5].tolist()
+    return InputDataError(f"{name}: {int(mask.sum())} row(s) with {what}, e.g. at rows {rows}")
 
 
 def check_interactions_frame(frame: pd.DataFrame, spec: InteractionsSpec,
-                             require_time: bool = True) -> pd.DataFrame:
+                             require_time: bool = True, name: str = "interactions",
+                             enforce_scale: bool = True) -> pd.DataFrame:
     """Validate columns and values; return the rows with duplicates resolved.
 
     With ``require_time=False`` a table without the time column is accepted
-    and its duplicates are resolved by row order.
+    and its duplicates are resolved by row order. ``name`` says what the
+    table is in messages. With ``enforce_scale``, ratings outside the spec's
+    ``rating_scale`` are errors. When ``frame.attrs["source"]`` names the file
+    the table was read from, its index holds the 1-based line numbers
+    (see :mod:`hybrid_rec.sources`) and errors name the file and the lines;
+    otherwise they give 0-based row positions.
     """
     if not require_time and spec.time and spec.time not in frame.columns:
         spec = replace(spec, time=None)
@@ -61,26 +71,36 @@ def check_interactions_frame(frame: pd.DataFrame, spec: InteractionsSpec,
     absent = [c for c in needed if c not in frame.columns]
     if absent:
         raise InputDataError(
-            f"interactions have no column {absent[0]!r} (the spec names "
+            f"{name} have no column {absent[0]!r} (the spec names "
             f"{', '.join(map(repr, needed))}; found {', '.join(map(repr, frame.columns))})")
+    source, labels = frame.attrs.get("source"), frame.index
     frame = frame[needed].reset_index(drop=True)
+
+    def bad(mask, what):
+        return _bad_rows(labels, mask, what, name, source)
+
     for col in (spec.user, spec.item) + ((spec.time,) if spec.time else ()):
         mask = frame[col].isna().to_numpy()
         if mask.any():
-            raise _bad_rows(frame, mask, f"no {col!r}")
+            raise bad(mask, f"no {col!r}")
     if spec.rating:
         ratings = pd.to_numeric(frame[spec.rating], errors="coerce").astype("float64")
         mask = ~np.isfinite(ratings.to_numpy())
         if mask.any():
-            raise _bad_rows(frame, mask, f"a missing, non-numeric or infinite {spec.rating!r}")
+            raise bad(mask, f"a missing, non-numeric or infinite {spec.rating!r}")
         frame[spec.rating] = ratings
         if spec.weight == "rating" and (ratings <= 0).any():
-            raise _bad_rows(frame, (ratings <= 0).to_numpy(),
-                            f"{spec.rating!r} <= 0, which weight = 'rating' cannot use")
+            raise bad((ratings <= 0).to_numpy(),
+                      f"{spec.rating!r} <= 0, which weight = 'rating' cannot use")
+        if enforce_scale and spec.rating_scale is not None:
+            low, high = spec.rating_scale
+            mask = ((ratings < low) | (ratings > high)).to_numpy()
+            if mask.any():
+                raise bad(mask, f"{spec.rating!r} outside rating_scale [{low:g}, {high:g}]")
     order = frame.sort_values(spec.time, kind="stable") if spec.time else frame
     deduped = order.drop_duplicates([spec.user, spec.item], keep="last")
     if len(deduped) < len(frame):
-        logger.info("interactions: %d duplicate (user, item) row(s); the last one wins",
+        logger.info("%s: %d duplicate (user, item) row(s); the last one wins", name,
                     len(frame) - len(deduped))
     return deduped.sort_index()
 

@@ -384,7 +384,8 @@ class HybridRecommender:
         if ratings is None or len(ratings) == 0:
             return empty, empty
         inter = self.spec_.interactions
-        frame = check_interactions_frame(ratings, inter, require_time=False)
+        frame = check_interactions_frame(ratings, inter, require_time=False,
+                                         name="new users' ratings", enforce_scale=False)
         u = new_ids.to_index(frame[inter.user], missing="ignore")
         i = self.item_ids_.to_index(frame[inter.item], missing="ignore")
         if (u < 0).any():

@@ -55,8 +55,24 @@ def load_training_data(data: str, data_dir=None) -> TrainingData:
     for name in _TABLES:
         file = path / f"{name}.csv"
         if file.exists():
+            lines = name == "interactions"
             try:
-                tables[name] = pd.read_csv(file, encoding="utf-8-sig")
+                tables[name] = pd.read_csv(file, encoding="utf-8-sig",
+                                           skip_blank_lines=not lines)
             except (pd.errors.ParserError, UnicodeDecodeError) as e:
                 raise InputDataError(f"{file}: cannot parse: {e}") from e
+            if lines:
+                tables[name] = _with_lines(tables[name], file)
     return TrainingData(**tables)
+
+
+def _with_lines(frame: pd.DataFrame, file: Path) -> pd.DataFrame:
+    """Blank lines dropped, the index set to each row's 1-based line in ``file``.
+
+    The header is line 1. This holds while no quoted field spans lines, which
+    is true of id, number and time columns.
+    """
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    frame = frame.dropna(how="all")
+    frame.attrs["source"] = str(file)
+    return frame
