@@ -71,11 +71,10 @@ class IdMap:
         if self.kind == "int":
             if pd.api.types.is_integer_dtype(ids.dtype):
                 return ids.astype("int64")
-            values = ids.to_numpy()
-            if ids.dtype == object:
-                values = [_as_int_id(v) for v in values]
-            return pd.Index(pd.to_numeric(pd.Series(values, dtype=object if ids.dtype == object
-                                                    else values.dtype), errors="coerce"))
+            if pd.api.types.is_float_dtype(ids.dtype):
+                return ids.astype("float64")
+            values = pd.Series([_as_int_id(v) for v in ids], dtype=object)
+            return pd.Index(pd.to_numeric(values, errors="coerce"))
         return pd.Index([str(v) for v in ids], dtype=object)
 
     def to_index(self, ids, missing: str = "raise", what: str = "id") -> np.ndarray:

@@ -198,6 +198,8 @@ class HybridRecommender:
         report.log("training items")
         _name_featureless("items", item_ids, item_features, data.seen, axis=0)
 
+        _check_widths(data.signal.shape, user_features, user_encoder.n_features,
+                      item_features, item_encoder.n_features)
         model = LightFM(no_components=self.no_components, loss=self.loss,
                         learning_rate=self.learning_rate, item_alpha=self.item_alpha,
                         user_alpha=self.user_alpha, max_sampled=self.max_sampled,
@@ -206,9 +208,15 @@ class HybridRecommender:
         started = time.perf_counter()
         for epoch in progress(range(self.epochs), enabled=self.show_progress,
                               desc="training", unit="epoch"):
-            model.fit_partial(data.signal, user_features=user_features,
-                              item_features=item_features, sample_weight=weights,
-                              epochs=1, num_threads=self.num_threads)
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    model.fit_partial(data.signal, user_features=user_features,
+                                      item_features=item_features, sample_weight=weights,
+                                      epochs=1, num_threads=self.num_threads)
+            except ValueError as e:
+                if "finite" not in str(e):
+                    raise
+                _check_finite(model, epoch + 1, self.learning_rate, force=True)
             _check_finite(model, epoch + 1, self.learning_rate)
             logger.debug("epoch %d/%d done", epoch + 1, self.epochs)
         logger.info("trained %d epochs in %.1f s (%d user features, %d item features)",
@@ -541,12 +549,31 @@ def _name_featureless(side: str, ids: IdMap, features, seen, axis: int) -> None:
                     "alone, e.g. %s", len(idle), side, ids.to_ids(idle[:5]).tolist())
 
 
-def _check_finite(model, epoch: int, learning_rate: float) -> None:
-    for name in ("user_embeddings", "item_embeddings", "user_biases", "item_biases"):
-        if not np.isfinite(getattr(model, name)).all():
-            raise TrainingDivergedError(
-                f"training diverged at epoch {epoch}: {name} became non-finite; try a lower "
-                f"learning_rate (now {learning_rate}) or stronger item_alpha/user_alpha")
+def _check_widths(shape, user_features, n_user_features: int, item_features,
+                  n_item_features: int) -> None:
+    """Feature matrices must match the interactions and the encoders before LightFM sees them.
+
+    LightFM takes a feature matrix of the wrong width without complaint and
+    trains embeddings for the wrong features.
+    """
+    for side, matrix, rows, width in (("user", user_features, shape[0], n_user_features),
+                                      ("item", item_features, shape[1], n_item_features)):
+        if matrix.shape != (rows, width):
+            raise ValueError(f"the {side} feature matrix is {matrix.shape[0]} x "
+                             f"{matrix.shape[1]}, but the interactions have {rows} {side}s "
+                             f"and the encoder {width} features")
+
+
+def _check_finite(model, epoch: int, learning_rate: float, force: bool = False) -> None:
+    """Raise TrainingDivergedError if a parameter is non-finite (or, with ``force``, anyway:
+    LightFM itself found one)."""
+    names = [n for n in ("user_embeddings", "item_embeddings", "user_biases", "item_biases")
+             if not np.isfinite(getattr(model, n)).all()]
+    if names or force:
+        what = names[0] if names else "a parameter"
+        raise TrainingDivergedError(
+            f"training diverged at epoch {epoch}: {what} became non-finite; try a lower "
+            f"learning_rate (now {learning_rate}) or stronger item_alpha/user_alpha")
 
 
 def _titles(items: pd.DataFrame | None, spec: Spec, ids: IdMap) -> np.ndarray | None:

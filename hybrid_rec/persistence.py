@@ -31,6 +31,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
 FORMAT = "hybrid_rec.model"
 FORMAT_VERSION = 1
 _MANIFEST = "__manifest__"
+_STAMP = (1980, 1, 1, 0, 0, 0)
 _DENSE = ("user_embeddings_", "user_biases_", "item_embeddings_", "item_biases_", "popularity_")
 _SPARSE = ("user_features_", "item_features_", "seen_")
 
@@ -86,8 +87,21 @@ def save_model(model, path: str | Path) -> Path:
     blob = np.frombuffer(json.dumps(manifest, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **{_MANIFEST: blob}, **arrays)
+            _write_npz(fh, {_MANIFEST: blob, **arrays})
     return path
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """An uncompressed ``.npz`` whose bytes depend only on the arrays.
+
+    ``np.savez`` stamps every member with the current time; a fixed stamp
+    makes two saves of the same model byte-identical.
+    """
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_STAMP)
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def _fail(path: Path, message: str) -> ModelFileError:
