@@ -117,10 +117,10 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     report.users_scored = len(frame) - len(exhausted)
     report.users_rejected += len(exhausted)
     report.rejects.extend(exhausted)
-    with atomic_text(out) as fh:
+    # Both files are complete before either is renamed into place.
+    with atomic_text(out) as fh, atomic_text(rejects or default_rejects_path(out)) as bad:
         recs.to_csv(fh, index=False, float_format="%.6f", lineterminator="\n")
-    with atomic_text(rejects or default_rejects_path(out)) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = csv.writer(bad, lineterminator="\n")
         writer.writerow(Reject.FIELDS)
         writer.writerows(r.row() for r in report.rejects)
     report.seconds = time.perf_counter() - started

@@ -1,0 +1,98 @@
+"""Killing a real ``hybrid-rec score`` or ``train`` process mid-way loses nothing.
+
+The kill is synchronised on the run's own progress, not on a timer: score is
+killed once the output's temporary file holds data, train once the log says
+an epoch is done. Afterwards the output is the previous file or absent.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hybrid_rec import HybridRecommender
+
+
+def hybrid_rec(*args):
+    return subprocess.Popen([sys.executable, "-m", "hybrid_rec.cli", "--no-progress", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_partial_temp(folder: Path, name: str, proc, limit=120.0) -> Path:
+    """The temporary file of ``name`` once it holds data; fails if the run ends first."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for entry in os.scandir(folder):
+            if entry.name.startswith(f".{name}.") and entry.stat().st_size > 0:
+                return Path(entry.path)
+        assert proc.poll() is None, "the run ended before its output was half written"
+        time.sleep(0.001)
+    raise AssertionError("no temporary output appeared")
+
+
+def test_killed_score_leaves_the_previous_output(model_file_100k, tmp_path):
+    rng = np.random.default_rng(0)
+    n = 20_000
+    pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "age": rng.integers(10, 70, n),
+                  "gender": rng.choice(["M", "F"], n), "occupation": "writer",
+                  "zip_code": "10001"}).to_csv(tmp_path / "users.csv", index=False)
+    out, rejects = tmp_path / "recs.csv", tmp_path / "recs.rejects.csv"
+    out.write_text("previous recommendations\n")
+    rejects.write_text("previous rejects\n")
+    proc = hybrid_rec("score", "--model", str(model_file_100k), "--users",
+                      str(tmp_path / "users.csv"), "--k", "50", "--out", str(out))
+    try:
+        temp = wait_for_partial_temp(tmp_path, "recs.csv", proc)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert out.read_text() == "previous recommendations\n"
+    assert rejects.read_text() == "previous rejects\n"
+    assert temp.exists()          # the killed run's partial data stayed in its temp file
+
+    # The next complete run replaces both files.
+    done = subprocess.run([sys.executable, "-m", "hybrid_rec.cli", "-q", "score", "--model",
+                           str(model_file_100k), "--users", str(tmp_path / "users.csv"),
+                           "--k", "2", "--out", str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(out)) == 2 * n
+    assert rejects.read_text() == "file,line,user_id,column,value,reason\n"
+
+
+def test_killed_train_leaves_the_previous_model(small_model_100k, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"user_id": rng.integers(1, 50, 400), "item_id": rng.integers(1, 80, 400),
+                  "rating": rng.integers(1, 6, 400), "timestamp": np.arange(400)}).to_csv(
+        data / "interactions.csv", index=False)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[interactions]\nuser = "user_id"\nitem = "item_id"\nrating = "rating"\n'
+                    'time = "timestamp"\n[users]\nid = "user_id"\n[[users.features]]\n'
+                    'kind = "identity"\n[items]\nid = "item_id"\n[[items.features]]\n'
+                    'kind = "identity"\n')
+    out = tmp_path / "model.npz"
+    small_model_100k.save(out)
+    before = out.read_bytes()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_rec.cli", "-v", "--no-progress", "train", "--spec",
+         str(spec), "--data", str(data), "--epochs", "1000000", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "epoch 1/1000000 done" in line:
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.npz", "spec.toml"]
+    assert len(HybridRecommender.load(out).item_ids) == 1682
