@@ -3,7 +3,9 @@
 Accounting rule: users read = users scored + users rejected. Every rejected
 row (of the users file or the ratings file) is written to the rejects file
 with its reason; a rejected rating row does not stop its user being scored.
-Both output files are written atomically.
+A user left with nothing to recommend (their ratings cover the catalogue) is
+a reject too, so every user is in the output or in the rejects. Both output
+files are written completely before either is renamed into place.
 """
 
 from __future__ import annotations
