@@ -345,3 +345,14 @@ def test_library_ids_match_as_plain_integers(loaded):
     with pytest.warns(UserWarning, match="1 rating"):
         recs = loaded.recommend_new(users, padded, k=1682)
     assert len(recs) == 1682
+
+
+def test_duplicate_new_ratings_are_logged_as_new_ratings(loaded, caplog):
+    users = pd.DataFrame({"user_id": ["n"], "age": [30], "gender": ["F"],
+                          "occupation": ["writer"], "zip_code": ["10001"]})
+    ratings = pd.DataFrame({"user_id": ["n", "n"], "item_id": [50, 50], "rating": [5, 2]})
+    caplog.set_level("INFO", logger="hybrid_rec")
+    loaded.recommend_new(users, ratings, k=3)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "new users' ratings: 1 duplicate (user, item) row(s); the last one wins" in messages
+    assert not any(m.startswith("interactions") for m in messages)

@@ -236,3 +236,18 @@ def test_two_saves_of_one_model_are_byte_identical(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     again = HybridRecommender.load(first)
     assert np.array_equal(again.item_vectors_, model.item_vectors_)
+
+
+def test_non_ascii_tags_survive_training_saving_and_loading(tmp_path, folder):
+    spec = spec_file(tmp_path).read_text(encoding="utf-8") + (
+        '\n[[items.features]]\nname = "tag"\nkind = "tags"\ncolumn = "tag"\n'
+        'entity = "item_id"\n')
+    (tmp_path / "tags.toml").write_text(spec, encoding="utf-8")
+    tags = pd.DataFrame({"item_id": [101, 102, 103, 104], "tag": ["Café", "日本映画",
+                                                                  "  café ", "naïve  art"]})
+    tags.to_csv(folder / "item_tags.csv", index=False, encoding="utf-8")
+    out = tmp_path / "m.npz"
+    assert main(["-q", "train", "--spec", str(tmp_path / "tags.toml"), "--data", str(folder),
+                 "--out", str(out), "--epochs", "1"]) == EXIT_OK
+    names = HybridRecommender.load(out).feature_names["items"]
+    assert {"tag:café", "tag:日本映画", "tag:naïve art"} <= set(names)
