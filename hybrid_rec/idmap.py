@@ -16,7 +16,8 @@ from .exceptions import InputDataError
 
 __all__ = ["IdMap"]
 
-_PLAIN_INT = r"-?(?:0|[1-9][0-9]*)"
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
+_INT64 = np.iinfo(np.int64)
 
 
 def _as_int_id(value):
@@ -24,7 +25,10 @@ def _as_int_id(value):
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        return int(value) if re.fullmatch(_PLAIN_INT, value) else None
+        if not _PLAIN_INT.fullmatch(value):
+            return None
+        number = int(value)
+        return number if _INT64.min <= number <= _INT64.max else None
     return value
 
 

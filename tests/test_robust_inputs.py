@@ -10,12 +10,14 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from hybrid_rec import HybridRecommender
 from hybrid_rec.batch import score_files
 from hybrid_rec.cli import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, main
+from hybrid_rec.idmap import IdMap
 
 USER_COLUMNS = ["user_id", "age", "gender", "occupation", "zip_code"]
 RATING_COLUMNS = ["user_id", "item_id", "rating"]
@@ -240,6 +242,7 @@ RATING_CASES = [
     (["ok", "181", ""], ("rating", "", "the rating is blank")),
     (["ok", "050", "5"], ("item_id", "050", "did you mean 50?")),
     (["ok", "999999", "5"], ("item_id", "999999", "not in the model's catalogue")),
+    (["ok", "7" * 5000, "5"], ("item_id", "7" * 5000, "not in the model's catalogue")),
     (["007", "1", "5"], ("user_id", "007", "not in the users file")),
     (["7", "1", "5"], None),
     (["abc-age", "1", "5"], ("user_id", "abc-age", "rejected on line 7 of the users file")),
@@ -333,6 +336,20 @@ def test_out_into_a_missing_folder_is_an_error_and_creates_nothing(model_file_10
         assert code == EXIT_FAILURE
         assert f"{option} {paths[option]}: the folder" in err and "does not exist" in err
         assert not (tmp_path / "absent").exists() and not (tmp_path / "recs.csv").exists()
+
+
+@pytest.mark.parametrize("ids, expected", [
+    (["7", 7, 7.0, np.int64(2)], [3, 3, 3, 1]),
+    (["007", "7.0", "+7", " 7", "", "x", True, None, "7" * 5000, "99999999999999999999"],
+     [-1] * 10),
+])
+def test_int_ids_match_numbers_and_plain_integer_text_only(ids, expected):
+    assert IdMap([1, 2, 3, 7]).to_index(ids, missing="ignore").tolist() == expected
+
+
+def test_text_ids_match_the_text_of_numbers():
+    assert IdMap(["007", "7", "a"]).to_index([7, "007", 7.5], missing="ignore").tolist() == [
+        1, 0, -1]
 
 
 def test_library_ids_match_as_plain_integers(loaded):
