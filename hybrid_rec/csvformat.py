@@ -60,7 +60,7 @@ class CsvFormat:
         how = "detected from the header" if self.delimiter_detected else "given"
         encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         source = "default" if self.encoding_detected else "given"
-        bom = ", with a byte-order mark" if self.bom else ""
+        bom = ", with a UTF-8 byte-order mark" if self.bom else ""
         return f"delimiter {name} ({how}), encoding {encoding} ({source}{bom})"
 
     def open(self, path: str | Path):
@@ -136,6 +136,9 @@ def detect(path: str | Path, delimiter: str | None = None,
         chosen, delimiter_detected = check_delimiter(delimiter), False
     fmt = CsvFormat(chosen, codec, delimiter_detected, encoding_detected, bom)
     logger.info("%s: %s", path.name, fmt.describe())
+    if bom and codec != "utf-8-sig":
+        logger.warning("%s starts with a UTF-8 byte-order mark, but the encoding given is %s: "
+                       "the file is probably UTF-8", path.name, codec)
     return fmt
 
 
