@@ -56,7 +56,7 @@ def default_rejects_path(out: str | Path) -> Path:
 
 def score_files(model, users: str | Path, out: str | Path, ratings: str | Path | None = None,
                 rejects: str | Path | None = None, k: int = 10, fold_in: bool = True,
-                delimiter: str = ",") -> BatchReport:
+                delimiter: str = ",", explain: int = 0) -> BatchReport:
     """Score the new users of a CSV file and write their top-k lists.
 
     Parameters
@@ -77,6 +77,10 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     fold_in : bool
         Use the ratings to refine each user's vector; with False they only
         exclude the rated items.
+    explain : int
+        With N > 0, add an ``explanation`` column: the N user features and
+        rated items that add most to each score (see
+        :func:`hybrid_rec.explain.explanation_column`).
 
     Returns
     -------
@@ -96,6 +100,11 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
         report.ratings_rejected = len(rating_rejects)
         report.rejects.extend(rating_rejects)
     recs = model.recommend_new(frame, rated, k=k, fold_in=fold_in)
+    if explain:
+        from .explain import explanation_column
+
+        recs["explanation"] = explanation_column(model, frame, rated, recs, explain,
+                                                 fold_in=fold_in)
     report.users_scored = len(frame)
     with atomic_text(out) as fh:
         recs.to_csv(fh, index=False, float_format="%.6f", lineterminator="\n")

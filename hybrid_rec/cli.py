@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not learn from the ratings; only exclude the rated items")
     p.add_argument("--delimiter", type=_char, default=",",
                    help="field delimiter of the input files")
+    p.add_argument("--explain", type=_count(1), nargs="?", const=3, default=0, metavar="N",
+                   help="add an explanation column: the N user features and rated items "
+                        "that add most to each score (default N: 3)")
 
     p = sub.add_parser("demo", help="the main job on MovieLens 100k: new users, end to end")
     p.add_argument("--out", type=Path, default=Path("demo-output"),
@@ -151,7 +154,8 @@ def _score(args, show) -> int:
     model = HybridRecommender.load(args.model)
     rejects = args.rejects or default_rejects_path(args.out)
     report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,
-                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter)
+                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
+                         explain=args.explain)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
     print(f"hybrid-rec: recommendations written to {args.out}", file=sys.stderr)
     if report.partial:
