@@ -5,14 +5,16 @@ Known users, metadata-only new users and folded-in new users on MovieLens
 """
 
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from hybrid_rec import HybridRecommender, InputDataError
-from hybrid_rec.explain import (explanation_column, feature_label, known_user_parts,
-                                new_user_parts)
+from hybrid_rec.explain import (_rating_shares, explanation_column, feature_label,
+                                known_user_parts, new_user_parts)
+from hybrid_rec.foldin import fold_in
 from hybrid_rec.spec import parse_spec
 
 TOL = dict(rtol=1e-5, atol=2e-4)
@@ -180,6 +182,25 @@ def test_unknown_user_points_to_explain_new(small_model_100k):
         known_user_parts(small_model_100k, 99999)
     with pytest.raises(InputDataError, match="item"):
         small_model_100k.explain(1, [99999])
+
+
+@pytest.mark.parametrize("lam,t,n_rated", [(1.0, 0.5, 1), (0.1, 0.5, 4), (10.0, 2.0, 7),
+                                            (0.3, 0.1, 3)])
+def test_stationarity_identity_on_random_catalogues(lam, t, n_rated):
+    rng = np.random.default_rng(n_rated)
+    q = rng.normal(size=(200, 6)).astype(np.float32)
+    b = rng.normal(scale=0.3, size=200).astype(np.float32)
+    u0 = rng.normal(scale=0.5, size=6).astype(np.float32)
+    items = rng.choice(200, size=n_rated, replace=False)
+    weights = rng.uniform(0.5, 2.0, size=n_rated)
+    u = fold_in(q, b, u0, items, weights, regularisation=lam, temperature=t)
+    model = SimpleNamespace(item_vectors_=q, item_bias_vector_=b, fold_in_temperature=t,
+                            fold_in_regularisation=lam)
+    shares = _rating_shares(model, u, items, weights)
+
+    assert shares.shape == (n_rated, 6)
+    np.testing.assert_allclose(shares.sum(axis=0), u - u0, atol=1e-5)
+    assert np.linalg.norm(u - u0) > 1e-2  # fold-in moved, so the identity is not 0 = 0
 
 
 RAW_SPEC = {
