@@ -1,5 +1,6 @@
-# `make demo` runs the main job on MovieLens 100k; `make test` runs the tests.
-# Both create the virtual environment $(VENV) on first use.
+# `make demo` runs the main job on MovieLens 100k; `make test` runs the tests;
+# `make notebooks` re-executes the notebooks and saves their outputs.
+# All create the virtual environment $(VENV) on first use.
 PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
@@ -13,7 +14,7 @@ else ifneq ($(SHARED_DATA),)
 export HYBRID_REC_DATA := $(SHARED_DATA)
 endif
 
-.PHONY: demo test venv clean
+.PHONY: demo test notebooks venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Re-execute notebooks/*.ipynb at normal settings and save them with their outputs.
+notebooks: $(VENV)/.installed
+	$(VENV)/bin/python notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) .venv-* demo-output .pytest_cache build *.egg-info

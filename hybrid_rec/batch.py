@@ -67,7 +67,8 @@ def _nothing_left(user_ids, recs, k: int, path, lines: dict) -> list[Reject]:
 
 def score_files(model, users: str | Path, out: str | Path, ratings: str | Path | None = None,
                 rejects: str | Path | None = None, k: int = 10, fold_in: bool = True,
-                delimiter: str | None = None, encoding: str | None = None) -> BatchReport:
+                delimiter: str | None = None, encoding: str | None = None,
+                explain: int = 0) -> BatchReport:
     """Score the new users of a CSV file and write their top-k lists.
 
     Parameters
@@ -91,6 +92,10 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     delimiter, encoding : str, optional
         Of both input files; None detects the delimiter from each header and
         reads UTF-8 (see :mod:`hybrid_rec.csvformat`).
+    explain : int
+        With N > 0, add an ``explanation`` column: the N user features and
+        rated items that add most to each score (see
+        :func:`hybrid_rec.explain.explanation_column`).
 
     Returns
     -------
@@ -119,6 +124,11 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     report.users_scored = len(frame) - len(exhausted)
     report.users_rejected += len(exhausted)
     report.rejects.extend(exhausted)
+    if explain:
+        from .explain import explanation_column
+
+        recs["explanation"] = explanation_column(model, frame, rated, recs, explain,
+                                                 fold_in=fold_in)
     # Both files are complete before either is renamed into place.
     with atomic_text(out) as fh, atomic_text(rejects or default_rejects_path(out)) as bad:
         recs.to_csv(fh, index=False, float_format="%.6f", lineterminator="\n")

@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
                         "detected from each header among , ; tab |)")
     p.add_argument("--encoding", type=_encoding, default=None,
                    help="text encoding of the input files, e.g. latin-1 (default: UTF-8)")
+    p.add_argument("--explain", type=_count(1), nargs="?", const=3, default=0, metavar="N",
+                   help="add an explanation column: the N user features and rated items "
+                        "that add most to each score (default N: 3)")
 
     p = sub.add_parser("demo", help="the main job on MovieLens 100k: new users, end to end")
     p.add_argument("--out", type=Path, default=Path("demo-output"),
@@ -181,7 +184,7 @@ def _score(args, show) -> int:
     rejects = args.rejects or default_rejects_path(args.out)
     report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,
                          k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
-                         encoding=args.encoding)
+                         encoding=args.encoding, explain=args.explain)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
     print(f"hybrid-rec: recommendations written to {args.out}", file=sys.stderr)
     if report.partial:

@@ -445,6 +445,36 @@ class HybridRecommender:
         return frame.rename(columns={"user_id": "item_id", "item_id": "similar_item_id"})
 
     # ------------------------------------------------------------------
+    # Explanations
+    # ------------------------------------------------------------------
+    def explain(self, user_id, item_ids) -> pd.DataFrame:
+        """Split a known user's score for items into one part per feature and bias.
+
+        Returns
+        -------
+        DataFrame with columns user_id, item_id, kind, feature, label,
+        contribution (see :func:`hybrid_rec.explain.explain_items`); per
+        item the contributions sum to the score :meth:`recommend` gives.
+        """
+        from .explain import explain_items, known_user_parts
+
+        return explain_items(self, known_user_parts(self, user_id), item_ids)
+
+    def explain_new(self, users: pd.DataFrame, item_ids, ratings: pd.DataFrame | None = None,
+                    *, user_tags: pd.DataFrame | None = None,
+                    fold_in: bool = True) -> pd.DataFrame:
+        """Split brand-new users' scores into parts per feature, rated item and bias.
+
+        Takes what :meth:`recommend_new` takes and explains every user of
+        ``users`` for every item of ``item_ids``. A folded-in user gets one
+        ``"rating"`` part per item fold-in learnt from.
+        """
+        from .explain import explain_items, new_user_parts
+
+        parts = new_user_parts(self, users, ratings, user_tags=user_tags, fold_in=fold_in)
+        return pd.concat([explain_items(self, p, item_ids) for p in parts], ignore_index=True)
+
+    # ------------------------------------------------------------------
     # New items
     # ------------------------------------------------------------------
     def _encode_items(self, items: pd.DataFrame, item_tags=None) -> sp.csr_matrix:

@@ -198,3 +198,29 @@ def test_bad_option_values_are_usage_errors(model_file_100k, good_files, tmp_pat
         main(["score", "--model", str(model_file_100k), "--users", str(users), "--out",
               str(tmp_path / "r.csv")] + extra)
     assert exc.value.code == 2
+
+
+def test_score_explain_adds_the_top_reasons(model_file_100k, good_files, tmp_path):
+    users, ratings = good_files
+    out = tmp_path / "recs.csv"
+    code = main(["--no-progress", "score", "--model", str(model_file_100k), "--users",
+                 str(users), "--ratings", str(ratings), "--k", "3", "--explain", "2",
+                 "--out", str(out)])
+    assert code == EXIT_OK
+    recs = pd.read_csv(out, keep_default_na=False)
+    assert list(recs.columns) == ["user_id", "rank", "item_id", "score", "title",
+                                  "explanation"]
+    n1 = recs.loc[recs.user_id == "n1", "explanation"].tolist()
+    assert all(len(text.split("; ")) == 2 for text in n1)
+    assert any("rated Star Wars (1977) 5" in text or "age 18-24" in text for text in n1)
+    assert (recs.loc[recs.user_id == "n3", "explanation"] == "").all()  # no metadata
+
+
+def test_score_explain_defaults_to_three_reasons(model_file_100k, good_files, tmp_path):
+    users, _ = good_files
+    out = tmp_path / "recs.csv"
+    assert main(["--no-progress", "score", "--model", str(model_file_100k), "--users",
+                 str(users), "--explain", "--out", str(out)]) == EXIT_OK
+    recs = pd.read_csv(out, keep_default_na=False)
+    n2 = recs.loc[recs.user_id == "n2", "explanation"]
+    assert (n2.str.count("; ") == 2).all()
