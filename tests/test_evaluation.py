@@ -72,11 +72,10 @@ def test_new_users_harness_compares_every_strategy(ml100k):
     assert "item-kNN" not in at_zero and "ALS (implicit)" not in at_zero
     assert r["value"].between(0, 1).all() and (r["seconds"] >= 0).all()
     assert (r["users"] == 30).all()
-    # Without ratings, fold-in and a retrain without new ratings are the metadata vector.
+    # Without ratings, fold-in is the metadata vector.
     zero = r[r["shots"] == 0].pivot_table(index=["seed", "metric"], columns="strategy",
                                           values="value")
     np.testing.assert_allclose(zero["fold-in"], zero["metadata only"])
-    np.testing.assert_allclose(zero["full retrain"], zero["metadata only"], atol=1e-9)
     summary = result.summary()
     assert (summary["seeds"] == 2).all()
     table = result.table("ndcg")
@@ -160,3 +159,17 @@ def test_cli_out_must_be_a_folder(tmp_path, capsys):
                  "--out", str(target)])
     assert code == 1
     assert "is a file; give a folder" in capsys.readouterr().err
+
+
+def test_strategies_that_cannot_run_are_skipped_and_said(data_dir):
+    from hybrid_rec import load_movielens
+
+    small = load_movielens("latest-small", data_dir)
+    result = evaluate("new-users", SPEC_SMALL, small, shots=(2,), seeds=1, fast=True,
+                      max_users=10, strategies=["popularity", "segment popularity",
+                                                "full retrain + user ids"])
+    skipped = result.settings["skipped"]
+    assert set(skipped) == {"segment popularity", "full retrain + user ids"}
+    assert "identity" in skipped["full retrain + user ids"]
+    assert set(result.results["strategy"]) == {"popularity"}
+    assert "Skipped segment popularity" in result.to_markdown()

@@ -74,11 +74,14 @@ class EvaluationResult:
 
         return markdown_report(self)
 
-    def plot(self, metric: str = "ndcg", ax=None):
-        """Metric against revealed ratings (or per strategy), with the spread over seeds."""
+    def plot(self, metric: str = "ndcg", ax=None, baseline: str | None = None):
+        """Metric against revealed ratings (or per strategy), with the spread over seeds.
+
+        ``baseline`` (new users only) plots each strategy's gap to that one.
+        """
         from .plots import plot_metric
 
-        return plot_metric(self, metric, ax=ax)
+        return plot_metric(self, metric, ax=ax, baseline=baseline)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write results.csv, summary.csv, fit_times.csv, report.md and PNG plots."""
@@ -98,6 +101,19 @@ def _strategies(protocol: str, names) -> list:
                          f"{', '.join(map(repr, unknown))}; choose from "
                          f"{', '.join(known)}")
     return [known[n] for n in names]
+
+
+def _available(chosen, ctx: Context, skipped: dict) -> list:
+    """The strategies that can run on this split; the others are logged once and noted."""
+    runnable = []
+    for strategy in chosen:
+        reason = strategy.unavailable(ctx) if strategy.unavailable else None
+        if reason is None:
+            runnable.append(strategy)
+        elif strategy.name not in skipped:
+            skipped[strategy.name] = reason
+            logger.warning("%s is skipped: %s", strategy.name, reason)
+    return runnable
 
 
 def _case_data(ctx: Context, case, protocol: str) -> CaseData:
@@ -189,7 +205,7 @@ def evaluate(protocol: str, spec, data, *, data_dir=None, shots=DEFAULT_SHOTS, s
     epochs = epochs or (FAST["epochs"] if fast else 30)
     max_users = max_users or (FAST["max_users"] if fast else None)
     chosen = _strategies(protocol, strategies)
-    rows, fits = [], []
+    rows, fits, skipped = [], [], {}
     steps = progress(total=len(seeds) * len(shots) * len(chosen), enabled=show_progress,
                      desc=f"evaluate {protocol}", unit="run")
     with steps:
@@ -198,13 +214,15 @@ def evaluate(protocol: str, spec, data, *, data_dir=None, shots=DEFAULT_SHOTS, s
             params = dict(model_params or {}, epochs=epochs, random_state=seed,
                           show_progress=False)
             ctx = Context(spec, split, params, _als_params(fast))
-            for need in dict.fromkeys(n for s in chosen for n in s.needs):
+            runnable = _available(chosen, ctx, skipped)
+            for need in dict.fromkeys(n for s in runnable for n in s.needs):
                 getattr(ctx, need)      # shared models train here, outside the timings
             candidates = _candidates(ctx)
             for case in split.cases:
                 case_data = _case_data(ctx, case, protocol)
                 base = dict(protocol=protocol, data=name, seed=seed, shots=case.shots)
-                for strategy in chosen:
+                steps.update(len(chosen) - len(runnable))
+                for strategy in runnable:
                     steps.update(1)
                     if case.shots < strategy.min_shots and case_data.train_rows is None:
                         continue
@@ -214,7 +232,8 @@ def evaluate(protocol: str, spec, data, *, data_dir=None, shots=DEFAULT_SHOTS, s
             fits += [dict(seed=seed, model=m, seconds=s) for m, s in ctx.fit_seconds.items()]
     settings = dict(protocol=protocol, data=name, spec=spec.source, k=k, seeds=seeds,
                     shots=shots, epochs=epochs, max_users=max_users, fast=fast,
-                    strategies=[s.name for s in chosen])
+                    strategies=[s.name for s in chosen if s.name not in skipped],
+                    skipped=skipped)
     logger.info("evaluated %d strategies on %s (%s), %d seed(s)", len(chosen), name,
                 protocol, len(seeds))
     return EvaluationResult(pd.DataFrame(rows), pd.DataFrame(fits), settings)

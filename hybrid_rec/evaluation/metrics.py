@@ -25,21 +25,27 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["METRICS", "coverage", "ranking_metrics", "score_metrics", "summarise"]
+__all__ = ["METRICS", "coverage", "ranking_metrics", "score_metrics", "summarise",
+           "top_items"]
 
 METRICS = ("precision", "recall", "ndcg", "map", "auc")
 
 
-def _positions(scores: np.ndarray, exclude: sp.csr_matrix | None) -> np.ndarray:
-    """0-based position of every item in each user's ranking (excluded items last)."""
+def _order(scores: np.ndarray, exclude: sp.csr_matrix | None) -> np.ndarray:
+    """Each user's items best first (ties: lower index first; excluded items last)."""
     block = np.array(scores, dtype=np.float64, copy=True)
     if exclude is not None and exclude.nnz:
         coo = exclude.tocoo()
         block[coo.row, coo.col] = -np.inf
-    order = np.argsort(-block, axis=1, kind="stable")
+    return np.argsort(-block, axis=1, kind="stable")
+
+
+def _positions(scores: np.ndarray, exclude: sp.csr_matrix | None) -> np.ndarray:
+    """0-based position of every item in each user's ranking."""
+    order = _order(scores, exclude)
     positions = np.empty_like(order)
-    rows = np.arange(block.shape[0])[:, None]
-    positions[rows, order] = np.arange(block.shape[1])[None, :]
+    rows = np.arange(order.shape[0])[:, None]
+    positions[rows, order] = np.arange(order.shape[1])[None, :]
     return positions
 
 
@@ -135,12 +141,16 @@ def coverage(top_items: np.ndarray, n_items: int) -> float:
 
 
 def top_items(scores: np.ndarray, exclude: sp.spmatrix | None, k: int) -> np.ndarray:
-    """Indices of each user's top ``k`` candidates, best first, excluded items never."""
-    positions = _positions(scores, None if exclude is None else sp.csr_matrix(exclude))
+    """Indices of each user's top ``k`` candidates, best first, padded with ``-1``.
+
+    Excluded items are never listed, so a user with fewer than ``k`` other
+    candidates gets a shorter list.
+    """
+    exclude = None if exclude is None else sp.csr_matrix(exclude)
     k = min(k, scores.shape[1])
-    order = np.argsort(positions, axis=1)[:, :k]
+    order = _order(scores, exclude)[:, :k]
     if exclude is not None:
-        n_left = scores.shape[1] - np.diff(sp.csr_matrix(exclude).indptr)
+        n_left = scores.shape[1] - np.diff(exclude.indptr)
         order = np.where(np.arange(k)[None, :] < n_left[:, None], order, -1)
     return order
 

@@ -47,7 +47,11 @@ class Case:
 
 @dataclass
 class Split:
-    """Training data for one seed and the cases to test on."""
+    """Training data for one seed and the cases to test on.
+
+    ``users`` is the training users' metadata and ``items`` the catalogue
+    known at training time; ``new_items`` (new-items only) are added after.
+    """
 
     protocol: str
     seed: int
@@ -57,11 +61,6 @@ class Split:
     item_tags: pd.DataFrame | None = None
     new_items: pd.DataFrame | None = None
     cases: list[Case] = field(default_factory=list)
-
-    @property
-    def train_users(self) -> pd.DataFrame | None:
-        """Metadata of the users in training (every user outside ``new-users``)."""
-        return self.users
 
 
 def _positives(frame: pd.DataFrame, inter: InteractionsSpec) -> pd.DataFrame:

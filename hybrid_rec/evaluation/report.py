@@ -21,7 +21,7 @@ def summarise_results(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, sd, min, max over seeds, users and seconds per user, per (shots, strategy, metric)."""
     if results.empty:
         return pd.DataFrame(columns=KEYS + ["mean", "sd", "min", "max", "seeds", "users",
-                                            "seconds_per_user"])
+                                            "seconds_per_user", "seconds"])
     from .strategies import STRATEGIES
 
     names = list(STRATEGIES) + [n for n in pd.unique(results["strategy"]) if n not in STRATEGIES]
@@ -30,6 +30,7 @@ def summarise_results(results: pd.DataFrame) -> pd.DataFrame:
     table = grouped["value"].agg(mean="mean", sd="std", min="min", max="max", seeds="count")
     table["users"] = grouped["users"].mean()
     table["seconds_per_user"] = grouped["seconds_per_user"].mean()
+    table["seconds"] = grouped["seconds"].mean()
     table = table.reset_index()
     table["_order"] = table["strategy"].map(order)
     table = table.sort_values(["metric", "shots", "_order"], kind="stable")
@@ -86,6 +87,8 @@ def markdown_report(result) -> str:
                   + ", ".join(f"{n}: {u:.0f}" for n, u in users.items()) + ".", ""]
     else:
         lines += [f"Users tested (mean over seeds): {users.iloc[0]:.0f}.", ""]
+    for skipped, reason in s.get("skipped", {}).items():
+        lines += [f"Skipped {skipped}: {reason}.", ""]
     for metric in ["ndcg", "precision", "recall", "map", "auc", "coverage"]:
         table = wide_table(summary, metric)
         label = LABELS[metric].format(k=k)
@@ -96,10 +99,18 @@ def markdown_report(result) -> str:
             lines += [f"## {label}", "", _markdown(table.rename(columns={0: label}),
                                                    "strategy")]
         lines.append("")
+    timing = _timing(summary)
+    if not by_shots:
+        timing = timing.rename(columns={0: "ms per user"})
     lines += ["## Milliseconds per user", "",
               "Wall time of each strategy's scoring step divided by the users scored; full "
               "retrain includes its training. Shared models trained once per seed are in "
-              "fit_times.csv.", "", _markdown(_timing(summary), "strategy"), ""]
+              "fit_times.csv.", "", _markdown(timing, "strategy"), ""]
+    ndcg = summary[summary["metric"] == "ndcg"]
+    retrains = ndcg[ndcg["strategy"].str.startswith("full retrain")]
+    for name, rows in retrains.groupby("strategy", sort=False):
+        lines += [f"{name}: {rows['seconds'].mean():.1f} s of wall time per retrain (mean "
+                  f"over cases), for all the case's new users at once.", ""]
     fits = result.fit_times
     if not fits.empty:
         mean_fit = fits.groupby("model", sort=False)["seconds"].mean()
