@@ -234,10 +234,16 @@ def _demo(args, show) -> int:
 
 
 def _evaluate(args, show) -> int:
+    import importlib.util
+
     from .evaluation import evaluate
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file; give a folder")
+    missing = [m for m in ("matplotlib", "implicit") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"hybrid-rec evaluate needs {' and '.join(missing)}: install the "
+                         "eval extra (pip install 'hybrid-rec[eval]')")
     result = evaluate(args.protocol, args.spec, args.data, data_dir=args.data_dir,
                       shots=args.shots, seeds=args.seeds, k=args.k, strategies=args.strategies,
                       fast=args.fast, epochs=args.epochs, max_users=args.max_users,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hybrid_rec.cli import EXIT_OK, EXIT_USAGE, main
-from hybrid_rec.evaluation import STRATEGIES, evaluate, make_split
+from hybrid_rec.evaluation import STRATEGIES, EvaluationResult, evaluate, make_split
 from hybrid_rec.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +117,9 @@ def test_cli_writes_the_report(data_dir, tmp_path, capsys, monkeypatch):
         assert (out / f"{metric}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob(".*tmp"))
     assert "fold-in" in capsys.readouterr().out
+    again = EvaluationResult.load(out)
+    assert again.to_markdown() == report
+    assert again.settings["shots"] == [0, 1]
 
 
 @pytest.mark.slow
@@ -150,6 +153,11 @@ def test_cli_usage_errors(tmp_path, capsys, args, message):
         main(argv)
     assert exit_info.value.code == EXIT_USAGE
     assert message in capsys.readouterr().err
+
+
+def test_load_names_a_folder_that_is_not_a_report(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not an evaluation report folder"):
+        EvaluationResult.load(tmp_path)
 
 
 def test_cli_out_must_be_a_folder(tmp_path, capsys):

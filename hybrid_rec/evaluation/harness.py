@@ -83,6 +83,13 @@ class EvaluationResult:
 
         return plot_metric(self, metric, ax=ax, baseline=baseline)
 
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "EvaluationResult":
+        """Read back a report folder written by :meth:`save` (or ``hybrid-rec evaluate``)."""
+        from .report import load_result
+
+        return load_result(out_dir)
+
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write results.csv, summary.csv, fit_times.csv, report.md and PNG plots."""
         from .report import save_result

@@ -39,14 +39,18 @@ def _paired(results: pd.DataFrame, metric: str, baseline: str) -> pd.DataFrame:
 
 
 def _lines(ax, part: pd.DataFrame, order) -> None:
-    """One line and band per strategy; a strategy keeps its colour in every plot."""
+    """One line and band per strategy; a strategy keeps its colour in every plot.
+
+    Past ten strategies the colours repeat, with dashed lines.
+    """
     colours = _pyplot().get_cmap("tab10")
     for n, name in enumerate(order):
         rows = part[part["strategy"] == name].sort_values("shots")
         if rows.empty:
             continue
         colour = colours(n % 10)
-        ax.plot(rows["shots"], rows["mean"], marker="o", label=name, color=colour)
+        ax.plot(rows["shots"], rows["mean"], marker="o", label=name, color=colour,
+                linestyle="-" if n < 10 else "--")
         ax.fill_between(rows["shots"], rows["min"], rows["max"], color=colour, alpha=0.12,
                         linewidth=0)
     ax.set_xlabel("ratings revealed by the new user")

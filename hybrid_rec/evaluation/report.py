@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..atomic import atomic_text
 
-__all__ = ["markdown_report", "save_result", "summarise_results", "wide_table"]
+__all__ = ["load_result", "markdown_report", "save_result", "summarise_results",
+           "wide_table"]
 
 LABELS = {"precision": "precision@{k}", "recall": "recall@{k}", "ndcg": "NDCG@{k}",
           "map": "MAP@{k}", "auc": "AUC", "coverage": "coverage@{k}"}
@@ -129,10 +130,13 @@ def save_result(result, out_dir: str | Path) -> dict[str, Path]:
     files = {"results": out / "results.csv", "summary": out / "summary.csv",
              "fit_times": out / "fit_times.csv", "report": out / "report.md",
              "settings": out / "settings.json"}
-    for key, frame in (("results", result.results), ("summary", result.summary()),
-                       ("fit_times", result.fit_times)):
+    # results.csv and fit_times.csv keep full precision, so load_result reads back
+    # exactly what was measured; summary.csv is rounded for reading.
+    for key, frame, fmt in (("results", result.results, None),
+                            ("fit_times", result.fit_times, None),
+                            ("summary", result.summary(), "%.6g")):
         with atomic_text(files[key]) as fh:
-            frame.to_csv(fh, index=False, lineterminator="\n", float_format="%.6g")
+            frame.to_csv(fh, index=False, lineterminator="\n", float_format=fmt)
     with atomic_text(files["report"]) as fh:
         fh.write(result.to_markdown())
     with atomic_text(files["settings"]) as fh:
@@ -140,3 +144,19 @@ def save_result(result, out_dir: str | Path) -> dict[str, Path]:
         fh.write("\n")
     files.update(save_plots(result, out))
     return files
+
+
+def load_result(out_dir: str | Path):
+    """Read back an evaluation written by :func:`save_result` (its CSV and JSON files)."""
+    from .harness import EvaluationResult
+
+    folder = Path(out_dir)
+    missing = [n for n in ("results.csv", "fit_times.csv", "settings.json")
+               if not (folder / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: not an evaluation report folder (no "
+                                f"{', '.join(missing)})")
+    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    results = pd.read_csv(folder / "results.csv")
+    fits = pd.read_csv(folder / "fit_times.csv")
+    return EvaluationResult(results, fits, settings)

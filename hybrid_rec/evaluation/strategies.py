@@ -105,7 +105,8 @@ class Context:
         logger.debug("%s ready in %.2f s", name, self.fit_seconds[name])
         return value
 
-    def _train_tags(self):
+    def train_item_tags(self):
+        """The item tags of training items only: new items must not shape the vocabulary."""
         tags, items = self.split.item_tags, self.split.items
         if tags is None or items is None:
             return tags
@@ -119,7 +120,7 @@ class Context:
         def build():
             s = self.split
             model = HybridRecommender(self.spec, **self.model_params)
-            model.fit(s.train, s.users, s.items, item_tags=self._train_tags())
+            model.fit(s.train, s.users, s.items, item_tags=self.train_item_tags())
             if s.new_items is not None:
                 model.add_items(s.new_items, item_tags=s.item_tags)
             return model
@@ -334,7 +335,7 @@ def _retrain(ctx: Context, case: CaseData, spec) -> np.ndarray:
     users = None if s.users is None else pd.concat([s.users, case.users], ignore_index=True)
     model = HybridRecommender(spec, **ctx.model_params)
     model.fit(pd.concat([s.train, case.revealed], ignore_index=True), users, s.items,
-              item_tags=ctx._train_tags())
+              item_tags=ctx.train_item_tags())
     rows = model.user_ids_.to_index(case.ids, what="user id")
     columns = model.item_ids_.to_index(ctx.item_ids.ids, what="item id")
     return _scores(model.user_vectors_[rows], model.user_bias_vector_[rows],
