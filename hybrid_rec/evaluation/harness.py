@@ -221,21 +221,8 @@ def evaluate(protocol: str, spec, data, *, data_dir=None, shots=DEFAULT_SHOTS, s
             params = dict(model_params or {}, epochs=epochs, random_state=seed,
                           show_progress=False)
             ctx = Context(spec, split, params, _als_params(fast))
-            runnable = _available(chosen, ctx, skipped)
-            for need in dict.fromkeys(n for s in runnable for n in s.needs):
-                getattr(ctx, need)      # shared models train here, outside the timings
-            candidates = _candidates(ctx)
-            for case in split.cases:
-                case_data = _case_data(ctx, case, protocol)
-                base = dict(protocol=protocol, data=name, seed=seed, shots=case.shots)
-                steps.update(len(chosen) - len(runnable))
-                for strategy in runnable:
-                    steps.update(1)
-                    if case.shots < strategy.min_shots and case_data.train_rows is None:
-                        continue
-                    if len(case_data.ids) == 0:
-                        continue
-                    rows += _run_case(ctx, case_data, strategy, candidates, k, base)
+            base = dict(protocol=protocol, data=name, seed=seed)
+            rows += _run_seed(ctx, chosen, skipped, k, base, steps)
             fits += [dict(seed=seed, model=m, seconds=s) for m, s in ctx.fit_seconds.items()]
     settings = dict(protocol=protocol, data=name, spec=spec.source, k=k, seeds=seeds,
                     shots=shots, epochs=epochs, max_users=max_users, fast=fast,
@@ -244,6 +231,26 @@ def evaluate(protocol: str, spec, data, *, data_dir=None, shots=DEFAULT_SHOTS, s
     logger.info("evaluated %d strategies on %s (%s), %d seed(s)", len(chosen), name,
                 protocol, len(seeds))
     return EvaluationResult(pd.DataFrame(rows), pd.DataFrame(fits), settings)
+
+
+def _run_seed(ctx: Context, chosen, skipped: dict, k: int, base: dict, steps) -> list[dict]:
+    """Every case of one split with every strategy that applies; the result rows."""
+    runnable = _available(chosen, ctx, skipped)
+    for need in dict.fromkeys(n for s in runnable for n in s.needs):
+        getattr(ctx, need)      # shared models train here, outside the timings
+    candidates = _candidates(ctx)
+    rows = []
+    for case in ctx.split.cases:
+        data = _case_data(ctx, case, ctx.split.protocol)
+        steps.update(len(chosen) - len(runnable))
+        for strategy in runnable:
+            steps.update(1)
+            too_few = case.shots < strategy.min_shots and data.train_rows is None
+            if too_few or len(data.ids) == 0:
+                continue
+            rows += _run_case(ctx, data, strategy, candidates, k,
+                              dict(base, shots=case.shots))
+    return rows
 
 
 def _als_params(fast: bool) -> dict:
