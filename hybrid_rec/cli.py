@@ -1,4 +1,4 @@
-"""The ``hybrid-rec`` command line: train, score, demo and check-spec.
+"""The ``hybrid-rec`` command line: train, score, evaluate, demo and check-spec.
 
 Exit codes: 0 success; 3 partial success (output written, some input rows
 rejected: see the rejects file); 1 failure (nothing written); 2 a usage
@@ -34,6 +34,25 @@ def _count(low: int):
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
         return value
     return parse
+
+
+def _shots(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated non-negative integers."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}"
+                                         ) from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return values
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one strategy name")
+    return names
 
 
 def _char(text: str) -> str:
@@ -117,6 +136,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", type=_count(1), nargs="?", const=3, default=0, metavar="N",
                    help="add an explanation column: the N user features and rated items "
                         "that add most to each score (default N: 3)")
+
+    p = sub.add_parser("evaluate", help="compare cold-start strategies: CSV, Markdown, plots")
+    p.add_argument("--spec", required=True, type=Path, help="feature spec (TOML)")
+    p.add_argument("--data", required=True,
+                   help="'100k', 'latest-small', a MovieLens folder, or a folder of CSVs "
+                        "(as for train)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder holding ml-100k/ or ml-latest-small/")
+    p.add_argument("--protocol", required=True, choices=["new-users", "new-items", "warm"])
+    p.add_argument("--shots", type=_shots, default=(0, 1, 3, 5, 10, 20),
+                   help="ratings revealed per new user, comma-separated (default "
+                        "0,1,3,5,10,20; new-users only)")
+    p.add_argument("--seeds", type=_count(1), default=3,
+                   help="seeds 0..N-1, each its own split and training (default 3)")
+    p.add_argument("--k", type=_count(1), default=10, help="list length (default 10)")
+    p.add_argument("--strategies", type=_names, default=None,
+                   help="comma-separated strategy names (default: all for the protocol)")
+    p.add_argument("--epochs", type=_count(1), default=None,
+                   help="training epochs (default 30; 3 with --fast)")
+    p.add_argument("--max-users", type=_count(1), default=None,
+                   help="at most this many users per case (default all; 40 with --fast)")
+    p.add_argument("--fast", action="store_true",
+                   help="a quick run: 3 epochs, at most 40 users per case")
+    p.add_argument("--out", required=True, type=Path, help="folder for the report files")
 
     p = sub.add_parser("demo", help="the main job on MovieLens 100k: new users, end to end")
     p.add_argument("--out", type=Path, default=Path("demo-output"),
@@ -223,6 +266,30 @@ def _demo(args, show) -> int:
     return EXIT_OK
 
 
+def _evaluate(args, show) -> int:
+    import importlib.util
+
+    from .evaluation import evaluate
+
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file; give a folder")
+    missing = [m for m in ("matplotlib", "implicit") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"hybrid-rec evaluate needs {' and '.join(missing)}: install the "
+                         "eval extra (pip install 'hybrid-rec[eval]')")
+    result = evaluate(args.protocol, args.spec, args.data, data_dir=args.data_dir,
+                      shots=args.shots, seeds=args.seeds, k=args.k, strategies=args.strategies,
+                      fast=args.fast, epochs=args.epochs, max_users=args.max_users,
+                      show_progress=show)
+    files = result.save(args.out)
+    print(f"{args.protocol} on {args.data}, NDCG@{args.k} (mean ± sd over "
+          f"{args.seeds} seed(s)):\n")
+    print(result.table("ndcg").to_string())
+    print(f"\nhybrid-rec: report written to {files['report']} (all numbers in "
+          f"{files['results']})", file=sys.stderr)
+    return EXIT_OK
+
+
 def _check_spec(args, show) -> int:
     from .spec import load_spec
 
@@ -234,7 +301,8 @@ def _check_spec(args, show) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"train": _train, "score": _score, "demo": _demo, "check-spec": _check_spec}
+_COMMANDS = {"train": _train, "score": _score, "evaluate": _evaluate, "demo": _demo,
+             "check-spec": _check_spec}
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ import pandas as pd
 from .atomic import atomic_text
 from .batch import score_files
 from .datasets import load_movielens
-from .metrics import ranking_metrics
+from .evaluation.metrics import ranking_metrics
+from .evaluation.strategies import popular_items
 from .model import HybridRecommender
-from .scoring import to_frame, top_k
 from .spec import load_spec
 
 __all__ = ["DemoResult", "bundled_spec", "run_demo", "split_new_users"]
@@ -116,7 +116,8 @@ def run_demo(out_dir: str | Path = "demo-output", data_dir=None, spec=None,
     relevant = later[later[inter.rating] >= inter.positive_threshold]
     relevant = relevant.rename(columns={inter.user: "user_id", inter.item: "item_id"})
     recs = {
-        "popularity": _popularity(model, new_users["user_id"].to_numpy(), first, k),
+        "popularity": popular_items(model.popularity_, model.item_ids_,
+                                    new_users["user_id"].to_numpy(), first, k),
         "metadata only": pd.read_csv(files["metadata"]),
         "fold-in": pd.read_csv(files["fold_in"]),
     }
@@ -126,16 +127,3 @@ def run_demo(out_dir: str | Path = "demo-output", data_dir=None, spec=None,
     return DemoResult(table=table, files=files, timings=timings,
                       n_train_users=int(train["user_id"].nunique()), n_new_users=len(new_ids))
 
-
-def _popularity(model, user_ids, first: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Most popular training items, minus what each user already rated."""
-    import scipy.sparse as sp
-
-    rows = pd.Index(user_ids).get_indexer(first["user_id"])
-    cols = model.item_ids_.to_index(first["item_id"])
-    exclude = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                            shape=(len(user_ids), len(model.item_ids_)))
-    zeros = np.zeros((len(user_ids), 1), dtype=np.float32)
-    idx, scores = top_k(zeros, np.zeros(len(user_ids)), np.zeros((len(model.item_ids_), 1)),
-                        model.popularity_, k, exclude)
-    return to_frame(user_ids, idx, scores, model.item_ids)

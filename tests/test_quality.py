@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from hybrid_rec import HybridRecommender
-from hybrid_rec.demo import _popularity, bundled_spec, split_new_users
+from hybrid_rec.demo import bundled_spec, split_new_users
+from hybrid_rec.evaluation import popular_items
 from hybrid_rec.metrics import ranking_metrics
 
 SEEDS = (1, 2, 42)
@@ -36,7 +37,8 @@ def runs(ml100k):
         first, later = history[rank < 5], history[rank >= 5]
         liked_all = history[history["rating"] >= 4]
         liked_later = later[later["rating"] >= 4]
-        pop = _popularity(model, users["user_id"].to_numpy(), history.iloc[:0], 10)
+        pop = popular_items(model.popularity_, model.item_ids_, users["user_id"].to_numpy(),
+                            history.iloc[:0], 10)
         results.append((
             ranking_metrics(pop, liked_all)["ndcg"],
             ranking_metrics(model.recommend_new(users), liked_all)["ndcg"],
