@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_text
-from .inputs import Reject, read_new_ratings, read_new_users
+from .inputs import Reject, rating_records, user_records
+from .partition import score_partition, write_recommendations
 
 __all__ = ["BatchReport", "default_rejects_path", "score_files"]
 
@@ -85,20 +86,15 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     started = time.perf_counter()
     model._check_fitted()
     spec = model.spec_
-    frame, accepted, user_rejects, seen, n_read = read_new_users(users, spec, delimiter)
-    report = BatchReport(users_read=n_read, users_rejected=len(user_rejects))
-    report.rejects.extend(user_rejects)
-    rated = None
-    if ratings is not None:
-        rated, rating_rejects, report.ratings_read = read_new_ratings(
-            ratings, spec, seen, accepted, model.item_ids_, delimiter)
-        report.ratings_used = len(rated)
-        report.ratings_rejected = len(rating_rejects)
-        report.rejects.extend(rating_rejects)
-    recs = model.recommend_new(frame, rated, k=k, fold_in=fold_in)
-    report.users_scored = len(frame)
+    users_in = user_records(users, spec, delimiter)
+    ratings_in = rating_records(ratings, spec, delimiter) if ratings is not None else None
+    result = score_partition(model, users_in, ratings_in, k=k, fold_in=fold_in)
+    report = BatchReport(users_read=result.users_read, users_scored=result.users_scored,
+                         users_rejected=result.users_rejected,
+                         ratings_read=result.ratings_read, ratings_used=result.ratings_used,
+                         ratings_rejected=result.ratings_rejected, rejects=result.rejects)
     with atomic_text(out) as fh:
-        recs.to_csv(fh, index=False, float_format="%.6f", lineterminator="\n")
+        write_recommendations(fh, result.recommendations)
     with atomic_text(rejects or default_rejects_path(out)) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(Reject.FIELDS)

@@ -1,0 +1,115 @@
+"""Scoring one partition of new users: validation, vectors, top-k, accounting.
+
+A partition is any set of user records together with the rating records of
+those users. Partitions must be co-partitioned by user id: every record of a
+given user id (in the users file and in the ratings file) belongs to the same
+partition. Then the checks that compare records with each other (a repeated
+user id, a rating for a user not in the users file) are exact within the
+partition, and scoring the partitions one by one, in any order, on one
+machine or many, gives the same lists and rejects as scoring the whole files.
+
+Accounting rule, per partition and so for any union of partitions: users
+read = users scored + users rejected, and rating rows read = used + rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from typing import Iterable, TextIO
+
+import numpy as np
+import pandas as pd
+
+from .inputs import Record, Reject, check_ratings, check_users
+
+__all__ = ["PartitionResult", "RECOMMENDATION_COLUMNS", "score_partition",
+           "write_recommendations"]
+
+RECOMMENDATION_COLUMNS = ("user_id", "rank", "item_id", "score", "title")
+
+
+@dataclass
+class PartitionResult:
+    """What scoring one partition gives.
+
+    Attributes
+    ----------
+    recommendations : DataFrame
+        user_id, rank, item_id, score[, title]; users in the order of their
+        records, each user's rows best first.
+    lines : ndarray of int64
+        For each row of ``recommendations``, the users-file line of its user:
+        the key that restores input order when partitions are merged.
+    user_rejects, rating_rejects : list of Reject
+        Rejected records of each file, in record order.
+    users_read, users_scored, ratings_read, ratings_used : int
+        Counts for the accounting rule.
+    """
+
+    recommendations: pd.DataFrame
+    lines: np.ndarray
+    user_rejects: list[Reject] = field(default_factory=list)
+    rating_rejects: list[Reject] = field(default_factory=list)
+    users_read: int = 0
+    users_scored: int = 0
+    ratings_read: int = 0
+    ratings_used: int = 0
+
+    @property
+    def users_rejected(self) -> int:
+        return len(self.user_rejects)
+
+    @property
+    def ratings_rejected(self) -> int:
+        return len(self.rating_rejects)
+
+    @property
+    def rejects(self) -> list[Reject]:
+        """Every rejected record: the users file's first, then the ratings file's."""
+        return self.user_rejects + self.rating_rejects
+
+
+def score_partition(model, user_records: Iterable[Record],
+                    rating_records: Iterable[Record] | None = None, k: int = 10,
+                    fold_in: bool = True) -> PartitionResult:
+    """Check and score one partition of new users.
+
+    Parameters
+    ----------
+    model : HybridRecommender
+        A fitted (or loaded) model.
+    user_records : iterable of Record
+        Records of the users file (see :func:`hybrid_rec.inputs.user_records`).
+    rating_records : iterable of Record, optional
+        Records of the ratings file for the same users (co-partitioned by
+        user id); records of other users are rejected as not in the users file.
+    k : int
+        Length of each list.
+    fold_in : bool
+        Learn from the ratings; with False they only exclude the rated items.
+
+    Returns
+    -------
+    PartitionResult
+    """
+    model._check_fitted()
+    spec = model.spec_
+    users = check_users(user_records, spec)
+    ratings, rating_rejects, ratings_read = check_ratings(
+        rating_records or (), spec, users, model.item_ids_)
+    recs = model.recommend_new(users.frame, ratings, k=k, fold_in=fold_in)
+    lines = np.fromiter((users.accepted[u] for u in recs["user_id"]), dtype=np.int64,
+                        count=len(recs))
+    return PartitionResult(recs, lines, users.rejects, rating_rejects, users.n_read,
+                           len(users.frame), ratings_read, len(ratings))
+
+
+def write_recommendations(fh: TextIO, frame: pd.DataFrame, header: bool = True) -> None:
+    """Write recommendations as CSV: the one output format of every scoring path.
+
+    Scores are written with six decimals and lines end with ``\\n``, so the
+    same lists always give the same bytes.
+    """
+    frame.to_csv(fh, index=False, header=header, float_format="%.6f", lineterminator="\n",
+                 quoting=csv.QUOTE_MINIMAL)
