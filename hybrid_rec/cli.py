@@ -36,6 +36,24 @@ def _count(low: int):
     return parse
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30}
+
+
+def _size(text: str) -> int | None:
+    """An argparse type: a byte count such as 64MB or 1GiB; 0 means None (whole files)."""
+    number = text.strip().lower().rstrip("kmgib")
+    unit = text.strip().lower()[len(number):]
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"must be a size such as 64MB, 500KiB or 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return int(value) or None
+
+
 def _char(text: str) -> str:
     if len(text) != 1:
         raise argparse.ArgumentTypeError(f"must be one character, got {text!r}")
@@ -74,9 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="batch-score a CSV of new users")
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--users", required=True, type=Path,
-                   help="CSV of new users: the spec's user id and metadata columns")
+                   help="CSV of new users: the spec's user id and metadata columns (with "
+                        "--engine dask also Parquet, a glob or a folder of partition files)")
     p.add_argument("--ratings", type=Path, default=None,
-                   help="CSV of their ratings in long format (user, item, rating)")
+                   help="CSV of their ratings in long format (user, item, rating); with "
+                        "--engine dask as for --users")
     p.add_argument("--k", type=_count(0), default=10, help="list length (default 10)")
     p.add_argument("--out", required=True, type=Path, help="output CSV")
     p.add_argument("--rejects", type=Path, default=None,
@@ -85,6 +105,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not learn from the ratings; only exclude the rated items")
     p.add_argument("--delimiter", type=_char, default=",",
                    help="field delimiter of the input files")
+    d = p.add_argument_group("Dask engine (--engine dask)")
+    d.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local: one process (default); dask: partitions on a Dask cluster")
+    d.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address or scheduler file (default: start a local "
+                        "cluster on 127.0.0.1)")
+    d.add_argument("--workers", type=_count(1), default=None,
+                   help="worker processes of the local cluster (default: one per core)")
+    d.add_argument("--partitions", type=_count(1), default=None,
+                   help="user partitions and output part files (default: one per block)")
+    d.add_argument("--blocksize", type=_size, default="64MB",
+                   help="bytes per CSV block (default 64MB; 0 reads each file whole)")
+    d.add_argument("--single-file", action="store_true",
+                   help="write --out as one CSV in input order instead of a folder of parts")
 
     p = sub.add_parser("demo", help="the main job on MovieLens 100k: new users, end to end")
     p.add_argument("--out", type=Path, default=Path("demo-output"),
@@ -109,7 +143,9 @@ def _setup_logging(args) -> None:
 
 def main(argv=None) -> int:
     """Entry point of the ``hybrid-rec`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_engine(parser, args)
     previous = (list(logger.handlers), logger.level, logger.propagate)
     _setup_logging(args)
     show = False if args.no_progress else None
@@ -123,6 +159,16 @@ def main(argv=None) -> int:
         return 130
     finally:
         logger.handlers[:], logger.level, logger.propagate = previous
+
+
+def _check_engine(parser, args) -> None:
+    """Options of the Dask engine are usage errors with the local one."""
+    if args.command != "score" or args.engine == "dask":
+        return
+    for option, value in (("--scheduler", args.scheduler), ("--workers", args.workers),
+                          ("--partitions", args.partitions), ("--single-file", args.single_file)):
+        if value:
+            parser.error(f"{option} needs --engine dask")
 
 
 def _train(args, show) -> int:
@@ -145,20 +191,39 @@ def _score(args, show) -> int:
     from .batch import default_rejects_path, score_files
     from .model import HybridRecommender
 
-    for option, path in (("--out", args.out), ("--rejects", args.rejects)):
+    folder = args.engine == "dask" and not args.single_file
+    for option, path in (("--out", None if folder else args.out), ("--rejects", args.rejects)):
         if path is not None and path.is_dir():
             raise ValueError(f"{option} {path} is a folder; give a file name")
-    model = HybridRecommender.load(args.model)
     rejects = args.rejects or default_rejects_path(args.out)
-    report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,
-                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter)
+    if args.engine == "dask":
+        report = _score_dask(args, rejects, show)
+    else:
+        model = HybridRecommender.load(args.model)
+        report = score_files(model, args.users, args.out, ratings=args.ratings,
+                             rejects=rejects, k=args.k, fold_in=not args.no_fold_in,
+                             delimiter=args.delimiter)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
-    print(f"hybrid-rec: recommendations written to {args.out}", file=sys.stderr)
+    where = f"part files in {args.out}" if folder else str(args.out)
+    print(f"hybrid-rec: recommendations written to {where}", file=sys.stderr)
     if report.partial:
         print(f"hybrid-rec: {len(report.rejects)} rejected row(s) listed in {rejects}",
               file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _score_dask(args, rejects, show):
+    try:
+        from .distributed import score_dask
+    except ImportError as e:
+        raise ValueError(f"--engine dask needs the dask extra (pip install "
+                         f"'hybrid-rec[dask]'): {e}") from None
+    return score_dask(args.model, args.users, args.out, ratings=args.ratings, rejects=rejects,
+                      k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
+                      scheduler=args.scheduler, partitions=args.partitions,
+                      blocksize=args.blocksize, single_file=args.single_file,
+                      n_workers=args.workers, show_progress=show)
 
 
 def _demo(args, show) -> int:

@@ -1,0 +1,537 @@
+"""Batch scoring on a Dask cluster: the engine behind ``hybrid-rec score --engine dask``.
+
+The plan, for a users dataset and optionally a ratings dataset (each a CSV or
+Parquet file, a glob or a folder of partition files):
+
+1. The client checks every file's header and cuts the files into blocks
+   (:mod:`hybrid_rec.blocks`).
+2. The model file's bytes go to every worker once, in a worker plugin that
+   loads them with :func:`hybrid_rec.persistence.load_model` (no pickle).
+3. Workers read the blocks; the client turns their relative line numbers
+   into file line numbers, in file order.
+4. Users and ratings are shuffled into the same partitions by a hash of the
+   user id (co-partitioning), with Dask's shuffle.
+5. Each partition is checked and scored by
+   :func:`hybrid_rec.partition.score_partition` and written as one part file.
+6. The client writes the rejects file, then moves the part folder into
+   place, or merges the parts into one file in input order.
+
+Lists, scores and rejects equal those of :func:`hybrid_rec.batch.score_files`
+on the same rows. Paths must name the same files on the client and on every
+worker (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import heapq
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import atomic_text
+from .batch import BatchReport, default_rejects_path
+from .blocks import (FILE, LINE, PART, PROBLEM, Block, dataset_files, parquet_columns,
+                     plan_blocks, read_block, read_header, reread)
+from .exceptions import InputDataError
+from .inputs import Record, Reject, rating_columns, rating_records, user_columns, user_records
+from .partition import score_partition, write_recommendations
+from .progress import progress
+
+__all__ = ["DEFAULT_BLOCKSIZE", "score_dask"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BLOCKSIZE = 64_000_000
+
+
+@dataclass
+class _Dataset:
+    """The files of one input, their headers and blocks."""
+
+    what: str
+    files: list[Path]
+    fmt: str
+    columns: list[str]
+    headers: list[list[str] | None]
+    blocks: list[Block]
+
+    @property
+    def names(self) -> list[str]:
+        return [str(p) for p in self.files]
+
+
+def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
+               fold_in: bool = True, delimiter: str = ",", scheduler=None,
+               partitions: int | None = None, blocksize: int | None = DEFAULT_BLOCKSIZE,
+               single_file: bool = False, n_workers: int | None = None,
+               threads_per_worker: int = 1, processes: bool = True,
+               show_progress: bool | None = None) -> BatchReport:
+    """Score a users dataset on a Dask cluster and write the top-k lists.
+
+    Parameters
+    ----------
+    model : HybridRecommender or path
+        A fitted model, or its model file.
+    users, ratings : path or glob
+        A CSV or Parquet file, a glob pattern, or a folder of such files.
+    out : path
+        A folder of part files ``part-00000.csv``, ...; with
+        ``single_file=True``, one CSV file in input order.
+    rejects : path, optional
+        The rejects file (one CSV); default ``<out stem>.rejects.csv``.
+    k, fold_in, delimiter
+        As in :func:`hybrid_rec.batch.score_files`.
+    scheduler : str or distributed.Client, optional
+        A scheduler address (``tcp://host:8786``), a scheduler file
+        (``.json``) or a connected client. None starts a local cluster on
+        127.0.0.1 for the duration of the call.
+    partitions : int, optional
+        Partitions of users (and output part files); default the number of
+        users blocks.
+    blocksize : int or None
+        Bytes per CSV block; None reads each file as one block.
+    n_workers, threads_per_worker, processes
+        The local cluster's shape (ignored with ``scheduler``).
+    show_progress : bool or None
+        Progress bar over partitions; None shows it only on a terminal.
+
+    Returns
+    -------
+    BatchReport
+    """
+    started = time.perf_counter()
+    model, payload = _model_and_bytes(model)
+    spec = model.spec_
+    data = [_dataset(users, "users", user_columns(spec), delimiter, blocksize, spec)]
+    if ratings is not None:
+        data.append(_dataset(ratings, "ratings", rating_columns(spec), delimiter, blocksize,
+                             spec))
+    out = Path(out)
+    rejects = Path(rejects) if rejects is not None else default_rejects_path(out)
+    _check_out(out, single_file)
+    n_parts = int(partitions or max(1, len(data[0].blocks)))
+    with _connect(scheduler, n_workers, threads_per_worker, processes) as client, \
+            _shipped(client, payload) as key, _staging(out) as staging:
+        ids = [spec.users.id, spec.interactions.user]
+        frames = [_read(client, d, i, n_parts, delimiter) for d, i in zip(data, ids)]
+        job = _Job(key, k, fold_in, str(staging), single_file,
+                   [(d.names, d.columns) for d in data])
+        results = _score(client, job, frames, show_progress)
+        report = _report(results, data)
+        _write_rejects(rejects, report.rejects)
+        if single_file:
+            _merge_parts(staging, n_parts, out)
+        else:
+            _install_folder(staging, out)
+    report.seconds = time.perf_counter() - started
+    logger.info("scored %d user(s) in %d partition(s) in %.2f s", report.users_scored,
+                n_parts, report.seconds)
+    return report
+
+
+# ----------------------------------------------------------------------
+# Inputs
+# ----------------------------------------------------------------------
+def _model_and_bytes(model):
+    """(loaded model, bytes of its model file)."""
+    from .model import HybridRecommender
+
+    if isinstance(model, HybridRecommender):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = model.save(Path(tmp) / "model.npz")
+            return model, path.read_bytes()
+    path = Path(model)
+    loaded = HybridRecommender.load(path)
+    return loaded, path.read_bytes()
+
+
+def _dataset(source, what, columns, delimiter, blocksize, spec) -> _Dataset:
+    files, fmt = dataset_files(source, what)
+    headers = [_check_header(p, fmt, what, columns, delimiter, spec) for p in files]
+    return _Dataset(what, files, fmt, columns, headers, plan_blocks(files, fmt, blocksize))
+
+
+def _check_header(path, fmt, what, columns, delimiter, spec):
+    """The file's header, after the same checks as the single-process reader."""
+    if fmt == "parquet":
+        found = parquet_columns(path)
+        missing = [c for c in columns if c not in found]
+        if missing:
+            raise InputDataError(f"{path}: {what} file has no column {missing[0]!r}; required "
+                                 f"columns: {', '.join(columns)}; found: {', '.join(found)}")
+        return None
+    reader = user_records if what == "users" else rating_records
+    records = reader(path, spec, delimiter)
+    try:
+        next(records, None)
+    finally:
+        records.close()
+    return read_header(path, fmt, delimiter)
+
+
+def _read(client, data: _Dataset, id_column: str, n_parts: int, delimiter: str):
+    """A Dask DataFrame of the dataset's records with file line numbers, by partition."""
+    import dask.dataframe as dd
+
+    kwargs = dict(columns=data.columns, id_column=id_column, partitions=n_parts,
+                  delimiter=delimiter)
+    headers = [data.headers[b.file_index] for b in data.blocks]
+    futures = client.map(read_block, data.blocks, headers, pure=False, **kwargs)
+    placed = _place(client, data, futures, kwargs)
+    pieces = [client.submit(_with_lines, f, offset, pure=False) for f, offset in placed]
+    meta = read_block_meta(data.columns)
+    with _object_strings():
+        frame = dd.from_delayed(pieces, meta=meta, verify_meta=False)
+        return frame.set_index(PART, divisions=list(range(n_parts + 1)))
+
+
+def _place(client, data: _Dataset, futures, kwargs):
+    """(future, line offset) of every valid block, in file order.
+
+    A block whose predecessor read on past its end (a quoted line break
+    across the boundary) is read again from where the predecessor stopped.
+    """
+    summaries = client.gather(client.map(_summary, futures, pure=False))
+    placed, current, expected, offset = [], None, 0, 0
+    again = 0
+    for block, future, parsed in zip(data.blocks, futures, summaries):
+        if block.file_index != current:
+            current, expected, offset = block.file_index, 0, 0
+        if block.fmt == "csv" and parsed.start != expected:
+            future.release()
+            if expected >= parsed.stop:
+                continue
+            again += 1
+            header = data.headers[block.file_index]
+            future = client.submit(read_block, reread(block, expected), header, pure=False,
+                                   **kwargs)
+            parsed = future.result().summary()
+        if parsed.error:
+            line, message = parsed.error
+            raise InputDataError(f"{block.file}: line {offset + line}: {message}")
+        placed.append((future, offset))
+        offset += parsed.n_lines
+        expected = parsed.end
+    if again:
+        logger.info("%s: %d block(s) read again after a quoted line break across a block "
+                    "boundary", data.what, again)
+    return placed
+
+
+def _summary(parsed):
+    return parsed.summary()
+
+
+def _with_lines(parsed, offset: int) -> pd.DataFrame:
+    return parsed.frame.assign(**{LINE: parsed.frame[LINE] + offset})
+
+
+def read_block_meta(columns: list[str]) -> pd.DataFrame:
+    """The empty table with the columns and types of a read block."""
+    frame = pd.DataFrame({PART: pd.Series([], dtype="int64"), FILE: pd.Series([], dtype="int64"),
+                          LINE: pd.Series([], dtype="int64"),
+                          PROBLEM: pd.Series([], dtype=object)})
+    for c in columns:
+        frame[c] = pd.Series([], dtype=object)
+    return frame
+
+
+@contextlib.contextmanager
+def _object_strings():
+    """Keep text columns as Python objects (None stays None) in the Dask graph."""
+    import dask
+
+    with dask.config.set({"dataframe.convert-string": False}):
+        yield
+
+
+# ----------------------------------------------------------------------
+# Cluster, model shipping
+# ----------------------------------------------------------------------
+@contextlib.contextmanager
+def _connect(scheduler, n_workers, threads_per_worker, processes):
+    """A client of the given scheduler, or of a local cluster bound to 127.0.0.1."""
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is not None:
+        text = str(scheduler)
+        if text.endswith(".json") and os.path.isfile(text):
+            client = Client(scheduler_file=text)
+        else:
+            client = Client(text)
+        with client:
+            logger.info("connected to the Dask scheduler at %s", client.scheduler.address)
+            yield client
+        return
+    with _quiet_shuffle_notes(), \
+            LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                         processes=processes, protocol="tcp", host="127.0.0.1",
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        logger.info("started a local Dask cluster: %d worker(s)", len(cluster.workers))
+        yield client
+
+
+@contextlib.contextmanager
+def _quiet_shuffle_notes():
+    """Hide the local scheduler's routine per-shuffle notes, logged at WARNING level."""
+    notes = logging.getLogger("distributed.shuffle._scheduler_plugin")
+    level = notes.level
+    notes.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        notes.setLevel(level)
+
+
+_MODELS: dict[str, list] = {}
+_MODELS_LOCK = threading.Lock()
+_LOADS = {"count": 0}
+
+
+def _acquire(key: str, payload: bytes) -> None:
+    """Load the model from its file bytes, once per process (workers may share one)."""
+    from .persistence import load_model
+
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            _MODELS[key][1] += 1
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.npz"
+            path.write_bytes(payload)
+            _MODELS[key] = [load_model(path), 1]
+        _LOADS["count"] += 1
+
+
+def _release(key: str) -> None:
+    with _MODELS_LOCK:
+        entry = _MODELS.get(key)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _MODELS[key]
+
+
+def _worker_model(key: str):
+    with _MODELS_LOCK:
+        entry = _MODELS.get(key)
+    if entry is None:
+        raise RuntimeError(f"the model {key[:12]} is not loaded on this worker; was the worker "
+                           "started after the job's plugin was removed?")
+    return entry[0]
+
+
+def model_loads() -> int:
+    """How many times this process has built a model from shipped bytes."""
+    return _LOADS["count"]
+
+
+def _plugin_class():
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class ModelPlugin(WorkerPlugin):
+        """Carries a model file's bytes to each worker and loads them there once."""
+
+        def __init__(self, key: str, payload: bytes):
+            self.key, self.payload = key, payload
+            self.name = f"hybrid-rec-model-{key[:16]}"
+
+        def setup(self, worker):
+            _acquire(self.key, self.payload)
+
+        def teardown(self, worker):
+            _release(self.key)
+
+    return ModelPlugin
+
+
+@contextlib.contextmanager
+def _shipped(client, payload: bytes):
+    """Register the model on every worker (and on workers that join later); yield its key."""
+    key = hashlib.sha256(payload).hexdigest()
+    plugin = _plugin_class()(key, payload)
+    client.register_plugin(plugin, name=plugin.name)
+    logger.debug("model %s (%d bytes) sent to the workers", key[:12], len(payload))
+    try:
+        yield key
+    finally:
+        with contextlib.suppress(Exception):
+            client.unregister_worker_plugin(plugin.name)
+
+
+# ----------------------------------------------------------------------
+# Scoring partitions
+# ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Job:
+    """What every partition task needs besides its rows (small: sent with each task)."""
+
+    key: str
+    k: int
+    fold_in: bool
+    staging: str
+    keyed: bool
+    data: list  # (file names, columns) of the users and, if given, the ratings
+
+
+def _score(client, job: _Job, frames, show_progress) -> list[dict]:
+    import dask
+
+    parts = [f.to_delayed() for f in frames]
+    tasks = [dask.delayed(_score_part, pure=False)(p, job, *rows)
+             for p, rows in enumerate(zip(*parts))]
+    futures = client.compute(tasks)
+    results = []
+    bar = progress(total=len(futures), enabled=show_progress, desc="partitions", unit="part")
+    with bar:
+        for future in _as_completed(futures):
+            result = future.result()
+            results.append(result)
+            bar.update(1)
+            bar.set_postfix(users=sum(r["users_scored"] for r in results), refresh=False)
+    results.sort(key=lambda r: r["partition"])
+    return results
+
+
+def _as_completed(futures):
+    from distributed import as_completed
+
+    return as_completed(futures)
+
+
+def _score_part(partition: int, job: _Job, users: pd.DataFrame,
+                ratings: pd.DataFrame | None = None) -> dict:
+    """Check, score and write one partition; return its counts and rejects."""
+    model = _worker_model(job.key)
+    names, columns = job.data[0]
+    user_recs = _records(users, names, columns)
+    rating_recs = None
+    if ratings is not None:
+        rating_recs = _records(ratings, *job.data[1])
+    result = score_partition(model, user_recs, rating_recs, k=job.k, fold_in=job.fold_in)
+    recs = result.recommendations
+    if job.keyed:
+        first_file = _first_files(user_recs, names, columns[0])
+        recs.insert(0, LINE, result.lines)
+        recs.insert(0, FILE, [first_file[u] for u in recs["user_id"].astype(str)])
+    with atomic_text(Path(job.staging) / _part_name(partition)) as fh:
+        write_recommendations(fh, recs)
+    return {"partition": partition, "users_read": result.users_read,
+            "users_scored": result.users_scored, "ratings_read": result.ratings_read,
+            "ratings_used": result.ratings_used, "user_rejects": result.user_rejects,
+            "rating_rejects": result.rating_rejects}
+
+
+def _records(frame: pd.DataFrame, names: list[str], columns: list[str]) -> list[Record]:
+    """The partition's rows as records, in file order."""
+    frame = frame.sort_values([FILE, LINE], kind="stable")
+    out = []
+    values = zip(frame[FILE].tolist(), frame[LINE].tolist(), frame[PROBLEM].tolist(),
+                 *(frame[c].tolist() for c in columns))
+    for file_index, line, problem, *cells in values:
+        kept = {c: v for c, v in zip(columns, cells) if isinstance(v, str)}
+        out.append(Record(names[file_index], int(line), kept,
+                          problem if isinstance(problem, str) else None))
+    return out
+
+
+def _first_files(records: list[Record], names: list[str], id_column: str) -> dict:
+    """For each user id, the index of the file of its first usable record."""
+    index = {name: i for i, name in enumerate(names)}
+    first = {}
+    for record in records:
+        uid = record.cells.get(id_column, "")
+        if uid and not record.problem:
+            first.setdefault(uid, index[record.file])
+    return first
+
+
+def _part_name(partition: int) -> str:
+    return f"part-{partition:05d}.csv"
+
+
+# ----------------------------------------------------------------------
+# Outputs
+# ----------------------------------------------------------------------
+def _report(results: list[dict], data: list[_Dataset]) -> BatchReport:
+    report = BatchReport()
+    for name in ("users_read", "users_scored", "ratings_read", "ratings_used"):
+        setattr(report, name, sum(r[name] for r in results))
+    for i, kind in enumerate(("user_rejects", "rating_rejects")):
+        if i >= len(data):
+            break
+        order = {name: n for n, name in enumerate(data[i].names)}
+        found = [x for r in results for x in r[kind]]
+        found.sort(key=lambda x: (order.get(x.file, -1), x.line))
+        report.rejects.extend(found)
+        setattr(report, "users_rejected" if i == 0 else "ratings_rejected", len(found))
+    return report
+
+
+def _write_rejects(path: Path, rejects: list[Reject]) -> None:
+    with atomic_text(path) as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(Reject.FIELDS)
+        writer.writerows(r.row() for r in rejects)
+
+
+def _check_out(out: Path, single_file: bool) -> None:
+    if single_file and out.is_dir():
+        raise InputDataError(f"{out} is a folder; give a file name for a single output file")
+    if not single_file and out.exists() and not out.is_dir():
+        raise InputDataError(f"{out} is a file; partitioned output needs a folder (or ask "
+                             "for a single file)")
+
+
+@contextlib.contextmanager
+def _staging(out: Path):
+    """A fresh folder beside ``out`` for the part files; removed unless moved into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.parts-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install_folder(staging: Path, out: Path) -> None:
+    """Replace ``out`` by the finished part folder: readers see the old or the new folder."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:12]}"
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)
+
+
+def _merge_parts(staging: Path, n_parts: int, out: Path) -> None:
+    """Merge keyed part files into one CSV in input order, streaming, atomically."""
+    with contextlib.ExitStack() as stack:
+        readers = []
+        for p in range(n_parts):
+            fh = stack.enter_context(open(staging / _part_name(p), encoding="utf-8",
+                                          newline=""))
+            reader = csv.reader(fh)
+            header = next(reader)
+            readers.append(reader)
+        rows = heapq.merge(*readers, key=lambda row: (int(row[0]), int(row[1])))
+        with atomic_text(out) as dest:
+            writer = csv.writer(dest, lineterminator="\n")
+            writer.writerow(header[2:])
+            writer.writerows(row[2:] for row in rows)
