@@ -24,17 +24,11 @@ worker (a shared filesystem).
 from __future__ import annotations
 
 import contextlib
-import csv
-import hashlib
-import heapq
 import logging
 import os
-import shutil
 import tempfile
-import threading
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -46,7 +40,9 @@ from .blocks import (FILE, LINE, PART, PROBLEM, Block, dataset_files, parquet_co
 from .exceptions import InputDataError
 from .inputs import Record, Reject, rating_columns, rating_records, user_columns, user_records
 from .partition import score_partition, write_recommendations
+from .parts import check_out, install_folder, merge_parts, part_name, staging, write_rejects
 from .progress import progress
+from .shipping import shipped, worker_model
 
 __all__ = ["DEFAULT_BLOCKSIZE", "score_dask"]
 
@@ -119,21 +115,21 @@ def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
                              spec))
     out = Path(out)
     rejects = Path(rejects) if rejects is not None else default_rejects_path(out)
-    _check_out(out, single_file)
+    check_out(out, single_file)
     n_parts = int(partitions or max(1, len(data[0].blocks)))
     with _connect(scheduler, n_workers, threads_per_worker, processes) as client, \
-            _shipped(client, payload) as key, _staging(out) as staging:
+            shipped(client, payload) as key, staging(out) as folder:
         ids = [spec.users.id, spec.interactions.user]
         frames = [_read(client, d, i, n_parts, delimiter) for d, i in zip(data, ids)]
-        job = _Job(key, k, fold_in, str(staging), single_file,
+        job = _Job(key, k, fold_in, str(folder), single_file,
                    [(d.names, d.columns) for d in data])
         results = _score(client, job, frames, show_progress)
         report = _report(results, data)
-        _write_rejects(rejects, report.rejects)
+        write_rejects(rejects, report.rejects)
         if single_file:
-            _merge_parts(staging, n_parts, out)
+            merge_parts(folder, n_parts, out)
         else:
-            _install_folder(staging, out)
+            install_folder(folder, out)
     report.seconds = time.perf_counter() - started
     logger.info("scored %d user(s) in %d partition(s) in %.2f s", report.users_scored,
                 n_parts, report.seconds)
@@ -297,82 +293,6 @@ def _quiet_shuffle_notes():
         notes.setLevel(level)
 
 
-_MODELS: dict[str, list] = {}
-_MODELS_LOCK = threading.Lock()
-_LOADS = {"count": 0}
-
-
-def _acquire(key: str, payload: bytes) -> None:
-    """Load the model from its file bytes, once per process (workers may share one)."""
-    from .persistence import load_model
-
-    with _MODELS_LOCK:
-        if key in _MODELS:
-            _MODELS[key][1] += 1
-            return
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.npz"
-            path.write_bytes(payload)
-            _MODELS[key] = [load_model(path), 1]
-        _LOADS["count"] += 1
-
-
-def _release(key: str) -> None:
-    with _MODELS_LOCK:
-        entry = _MODELS.get(key)
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del _MODELS[key]
-
-
-def _worker_model(key: str):
-    with _MODELS_LOCK:
-        entry = _MODELS.get(key)
-    if entry is None:
-        raise RuntimeError(f"the model {key[:12]} is not loaded on this worker; was the worker "
-                           "started after the job's plugin was removed?")
-    return entry[0]
-
-
-def model_loads() -> int:
-    """How many times this process has built a model from shipped bytes."""
-    return _LOADS["count"]
-
-
-def _plugin_class():
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class ModelPlugin(WorkerPlugin):
-        """Carries a model file's bytes to each worker and loads them there once."""
-
-        def __init__(self, key: str, payload: bytes):
-            self.key, self.payload = key, payload
-            self.name = f"hybrid-rec-model-{key[:16]}"
-
-        def setup(self, worker):
-            _acquire(self.key, self.payload)
-
-        def teardown(self, worker):
-            _release(self.key)
-
-    return ModelPlugin
-
-
-@contextlib.contextmanager
-def _shipped(client, payload: bytes):
-    """Register the model on every worker (and on workers that join later); yield its key."""
-    key = hashlib.sha256(payload).hexdigest()
-    plugin = _plugin_class()(key, payload)
-    client.register_plugin(plugin, name=plugin.name)
-    logger.debug("model %s (%d bytes) sent to the workers", key[:12], len(payload))
-    try:
-        yield key
-    finally:
-        with contextlib.suppress(Exception):
-            client.unregister_worker_plugin(plugin.name)
-
-
 # ----------------------------------------------------------------------
 # Scoring partitions
 # ----------------------------------------------------------------------
@@ -416,24 +336,29 @@ def _as_completed(futures):
 def _score_part(partition: int, job: _Job, users: pd.DataFrame,
                 ratings: pd.DataFrame | None = None) -> dict:
     """Check, score and write one partition; return its counts and rejects."""
-    model = _worker_model(job.key)
+    model = worker_model(job.key)
     names, columns = job.data[0]
     user_recs = _records(users, names, columns)
     rating_recs = None
     if ratings is not None:
         rating_recs = _records(ratings, *job.data[1])
     result = score_partition(model, user_recs, rating_recs, k=job.k, fold_in=job.fold_in)
+    first = _first_files(user_recs, columns[0])
     recs = result.recommendations
     if job.keyed:
-        first_file = _first_files(user_recs, names, columns[0])
+        index = {name: i for i, name in enumerate(names)}
         recs.insert(0, LINE, result.lines)
-        recs.insert(0, FILE, [first_file[u] for u in recs["user_id"].astype(str)])
-    with atomic_text(Path(job.staging) / _part_name(partition)) as fh:
+        recs.insert(0, FILE, [index[first[u]] for u in recs["user_id"].astype(str)])
+    with atomic_text(Path(job.staging) / part_name(partition)) as fh:
         write_recommendations(fh, recs)
+    user_rejects, rating_rejects = result.user_rejects, result.rating_rejects
+    if len(names) > 1:
+        user_rejects = [_name_first_file(r, first) for r in user_rejects]
+        rating_rejects = [_name_first_file(r, first) for r in rating_rejects]
     return {"partition": partition, "users_read": result.users_read,
             "users_scored": result.users_scored, "ratings_read": result.ratings_read,
-            "ratings_used": result.ratings_used, "user_rejects": result.user_rejects,
-            "rating_rejects": result.rating_rejects}
+            "ratings_used": result.ratings_used, "user_rejects": user_rejects,
+            "rating_rejects": rating_rejects}
 
 
 def _records(frame: pd.DataFrame, names: list[str], columns: list[str]) -> list[Record]:
@@ -449,24 +374,33 @@ def _records(frame: pd.DataFrame, names: list[str], columns: list[str]) -> list[
     return out
 
 
-def _first_files(records: list[Record], names: list[str], id_column: str) -> dict:
-    """For each user id, the index of the file of its first usable record."""
-    index = {name: i for i, name in enumerate(names)}
+def _first_files(records: list[Record], id_column: str) -> dict:
+    """For each user id, the file of its first usable record (the one that counts)."""
     first = {}
     for record in records:
         uid = record.cells.get(id_column, "")
         if uid and not record.problem:
-            first.setdefault(uid, index[record.file])
+            first.setdefault(uid, record.file)
     return first
 
 
-def _part_name(partition: int) -> str:
-    return f"part-{partition:05d}.csv"
+def _name_first_file(reject: Reject, first: dict) -> Reject:
+    """With several users files, say which file the line of an earlier record is in."""
+    where = first.get(reject.user_id)
+    if where is None:
+        return reject
+    if reject.reason.startswith("user id already given on line") and where != reject.file:
+        return replace(reject, reason=f"{reject.reason} of {where}")
+    if reject.reason.startswith("the user was rejected on line"):
+        return replace(reject, reason=f"{reject.reason} {where}")
+    return reject
 
 
 # ----------------------------------------------------------------------
 # Outputs
 # ----------------------------------------------------------------------
+
+
 def _report(results: list[dict], data: list[_Dataset]) -> BatchReport:
     report = BatchReport()
     for name in ("users_read", "users_scored", "ratings_read", "ratings_used"):
@@ -480,58 +414,3 @@ def _report(results: list[dict], data: list[_Dataset]) -> BatchReport:
         report.rejects.extend(found)
         setattr(report, "users_rejected" if i == 0 else "ratings_rejected", len(found))
     return report
-
-
-def _write_rejects(path: Path, rejects: list[Reject]) -> None:
-    with atomic_text(path) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(Reject.FIELDS)
-        writer.writerows(r.row() for r in rejects)
-
-
-def _check_out(out: Path, single_file: bool) -> None:
-    if single_file and out.is_dir():
-        raise InputDataError(f"{out} is a folder; give a file name for a single output file")
-    if not single_file and out.exists() and not out.is_dir():
-        raise InputDataError(f"{out} is a file; partitioned output needs a folder (or ask "
-                             "for a single file)")
-
-
-@contextlib.contextmanager
-def _staging(out: Path):
-    """A fresh folder beside ``out`` for the part files; removed unless moved into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.parts-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _install_folder(staging: Path, out: Path) -> None:
-    """Replace ``out`` by the finished part folder: readers see the old or the new folder."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:12]}"
-        os.replace(out, old)
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)
-
-
-def _merge_parts(staging: Path, n_parts: int, out: Path) -> None:
-    """Merge keyed part files into one CSV in input order, streaming, atomically."""
-    with contextlib.ExitStack() as stack:
-        readers = []
-        for p in range(n_parts):
-            fh = stack.enter_context(open(staging / _part_name(p), encoding="utf-8",
-                                          newline=""))
-            reader = csv.reader(fh)
-            header = next(reader)
-            readers.append(reader)
-        rows = heapq.merge(*readers, key=lambda row: (int(row[0]), int(row[1])))
-        with atomic_text(out) as dest:
-            writer = csv.writer(dest, lineterminator="\n")
-            writer.writerow(header[2:])
-            writer.writerows(row[2:] for row in rows)

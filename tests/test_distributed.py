@@ -14,7 +14,8 @@ distributed = pytest.importorskip("distributed")
 from hybrid_rec.batch import score_files  # noqa: E402
 from hybrid_rec.blocks import dataset_files, plan_blocks, read_block, reread  # noqa: E402
 from hybrid_rec.cli import EXIT_PARTIAL, main  # noqa: E402
-from hybrid_rec.distributed import model_loads, score_dask  # noqa: E402
+from hybrid_rec.distributed import score_dask  # noqa: E402
+from hybrid_rec.shipping import model_loads  # noqa: E402
 from hybrid_rec.exceptions import InputDataError  # noqa: E402
 
 HEADER = ["user_id", "age", "gender", "occupation", "zip_code", "note"]
@@ -183,6 +184,7 @@ def test_parquet_folder_and_csv_glob(model_file_100k, inputs, client, tmp_path):
     clean.iloc[:25].to_parquet(folder / "a.parquet", row_group_size=10)
     bad = clean.iloc[25:].copy()
     bad.loc[bad.index[2], "age"] = 999
+    bad = pd.concat([bad, clean.iloc[:1]])
     bad.to_parquet(folder / "b.parquet", row_group_size=7)
     (folder / "_SUCCESS").write_text("")
     rates = pd.read_csv(ratings, dtype=str, keep_default_na=False)
@@ -200,7 +202,10 @@ def test_parquet_folder_and_csv_glob(model_file_100k, inputs, client, tmp_path):
     assert (Path(first.file).name, first.line, first.column, first.value) == (
         "b.parquet", "3", "age", "999")
     assert "outside the valid range" in first.reason
-    assert report.users_read == len(clean) == report.users_scored + report.users_rejected
+    again = rejects.iloc[1]
+    assert again.line == str(len(bad)) and again.reason == (
+        f"user id already given on line 1 of {folder / 'a.parquet'}")
+    assert report.users_read == len(clean) + 1 == report.users_scored + report.users_rejected
 
 
 def test_errors_name_the_file_and_line(model_file_100k, client, tmp_path):
