@@ -151,11 +151,12 @@ def _score(args, show) -> int:
     model = HybridRecommender.load(args.model)
     rejects = args.rejects or default_rejects_path(args.out)
     report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,
-                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter)
+                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
+                         show_progress=show)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
     print(f"hybrid-rec: recommendations written to {args.out}", file=sys.stderr)
     if report.partial:
-        print(f"hybrid-rec: {len(report.rejects)} rejected row(s) listed in {rejects}",
+        print(f"hybrid-rec: {report.rows_rejected} rejected row(s) listed in {rejects}",
               file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK

@@ -17,15 +17,15 @@ steps on a ``no_components``-sized system solve it.
 each Newton step is a few matrix products over the chunk (scores, softmax
 means and second moments) and one batched solve, and users leave the active
 set as they converge, under the same stopping rule as :func:`fold_in`. The
-matrix products run on NumPy's BLAS, whose thread count is set by
-``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (or ``threadpoolctl``); the
-answer does not depend on it beyond float rounding.
+matrix products run on NumPy's BLAS (threads: see :mod:`hybrid_rec.threads`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from .threads import SMALL_ROWS, single_blas_thread
 
 __all__ = ["fold_in", "fold_in_many"]
 
@@ -122,7 +122,8 @@ def fold_in_many(item_vectors: np.ndarray, item_biases: np.ndarray, starts: np.n
         part = rows[lo:lo + chunk]
         u0 = np.asarray(starts[part], dtype=np.float64)
         target = temperature * np.asarray(signal[part] @ q)
-        out[part] = _newton(q, b, moments, u0, target, totals[part], *settings)
+        with single_blas_thread(len(part) < SMALL_ROWS):
+            out[part] = _newton(q, b, moments, u0, target, totals[part], *settings)
     return out
 
 

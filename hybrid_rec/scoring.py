@@ -4,9 +4,8 @@ Scores are ``q_i . u + b_i + b_u``. Biases ride along in the matrix product
 (users get the extra columns ``[b_u, 1]``, items ``[1, b_i]``), so a chunk
 costs one float32 product, one scatter of ``-inf`` over the excluded items
 and one ``np.argpartition``; only the ``k`` chosen items per user are then
-sorted. The product runs on NumPy's BLAS (OpenBLAS in the NumPy wheels),
-whose thread count is set by ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``,
-or at run time with ``threadpoolctl``); the selection is single-threaded.
+sorted. The product runs on NumPy's BLAS, multi-threaded (threads: see
+:mod:`hybrid_rec.threads`); the selection runs on one thread.
 
 Ties are broken by the lower item index, so the same input always gives the
 same lists, whatever the chunk size. Items a user may not get (already
@@ -19,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from .threads import SMALL_ROWS, single_blas_thread
 
 __all__ = ["BLOCK_CELLS", "top_k", "to_frame"]
 
@@ -64,7 +65,8 @@ def top_k(user_vectors: np.ndarray, user_biases: np.ndarray, item_vectors: np.nd
         users = _augmented(user_vectors[start:stop], user_biases[start:stop],
                            np.ones(stop - start))
         scored = block[:stop - start]
-        np.matmul(users, items.T, out=scored)
+        with single_blas_thread(stop - start < SMALL_ROWS):
+            np.matmul(users, items.T, out=scored)
         if exclude is not None:
             _mask(scored, exclude[start:stop])
         idx, val = _select(scored, k)
