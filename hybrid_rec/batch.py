@@ -39,10 +39,10 @@ __all__ = ["BUCKET_BYTES", "BatchReport", "default_rejects_path", "score_files"]
 logger = logging.getLogger(__name__)
 
 # Input bytes (users + ratings file) per bucket; sets peak memory of a run.
-BUCKET_BYTES = 32 * 2**20
+BUCKET_BYTES = 8 * 2**20
 # Most buckets (each has two spill files open while spilling); beyond
 # MAX_BUCKETS * BUCKET_BYTES of input, buckets grow instead.
-MAX_BUCKETS = 128
+MAX_BUCKETS = 256
 # Rejects kept in BatchReport.rejects; the rejects file always has all of them.
 KEPT_REJECTS = 1000
 
