@@ -1,8 +1,10 @@
-# `make demo` runs the main job on MovieLens 100k; `make test` runs the tests.
+# `make demo` runs the main job on MovieLens 100k; `make test` runs the tests;
+# `make bench` runs the benchmarks (BENCH_ARGS=--quick for a smoke run).
 # Both create the virtual environment $(VENV) on first use.
 PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
+BENCH_ARGS ?= --json benchmarks/latest.json
 
 # Real data: ../shared/data when it is there, else the loader's own search
 # (HYBRID_REC_DATA set by you, the download cache, then a download).
@@ -13,7 +15,7 @@ else ifneq ($(SHARED_DATA),)
 export HYBRID_REC_DATA := $(SHARED_DATA)
 endif
 
-.PHONY: demo test venv clean
+.PHONY: demo test bench venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-* demo-output .pytest_cache build *.egg-info

@@ -202,12 +202,12 @@ def _score(args, show) -> int:
         model = HybridRecommender.load(args.model)
         report = score_files(model, args.users, args.out, ratings=args.ratings,
                              rejects=rejects, k=args.k, fold_in=not args.no_fold_in,
-                             delimiter=args.delimiter)
+                             delimiter=args.delimiter, show_progress=show)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
     where = f"part files in {args.out}" if folder else str(args.out)
     print(f"hybrid-rec: recommendations written to {where}", file=sys.stderr)
     if report.partial:
-        print(f"hybrid-rec: {len(report.rejects)} rejected row(s) listed in {rejects}",
+        print(f"hybrid-rec: {report.rows_rejected} rejected row(s) listed in {rejects}",
               file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK

@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_text
-from .batch import BatchReport, default_rejects_path
+from .batch import KEPT_REJECTS, BatchReport, default_rejects_path
 from .blocks import (FILE, LINE, PART, PROBLEM, Block, dataset_files, parquet_columns,
                      plan_blocks, read_block, read_header, reread)
 from .exceptions import InputDataError
@@ -126,6 +126,7 @@ def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
         results = _score(client, job, frames, show_progress)
         report = _report(results, data)
         write_rejects(rejects, report.rejects)
+        del report.rejects[KEPT_REJECTS:]
         if single_file:
             merge_parts(folder, n_parts, out)
         else:

@@ -217,32 +217,25 @@ def check_ratings(records: Iterable[Record], spec: Spec, users: UserCheck, items
     """
     inter = spec.interactions
     columns = rating_columns(spec)
-    known = _ItemLookup(items)
-    rows, rejects = [], []
-    reject = _rejecter(rejects)
-    n_read = 0
+    entries, n_read = [], 0
     for record in records:
         n_read += 1
-        cells = record.cells
-        if record.problem:
-            reject(record, "", "", record.problem, cells.get(inter.user, ""))
-            continue
-        uid, item = cells[inter.user], cells[inter.item]
-        if uid not in users.accepted:
-            reason = (f"the user was rejected on line {users.seen[uid]} of the users file"
-                      if uid in users.seen else "the user is not in the users file")
-            reject(record, inter.user, uid, reason, uid)
-            continue
-        if not known(item):
-            reject(record, inter.item, item, "the item is not in the model's catalogue", uid)
-            continue
-        rating = None
-        if inter.rating:
-            rating, why = _rating(cells[inter.rating], inter.rating_scale)
-            if why:
-                reject(record, inter.rating, cells[inter.rating], why, uid)
-                continue
-        rows.append([uid, item, rating][: len(columns)])
+        entries.append(_rating_entry(record, inter, users))
+    known = _known_items([e[2] for e in entries if not isinstance(e, Reject)], items)
+    rows, rejects = [], []
+    for entry in entries:
+        if isinstance(entry, Reject):
+            rejects.append(entry)
+        elif not known[entry[2]]:
+            record, uid, item = entry[:3]
+            rejects.append(Reject(record.file, record.line, uid, inter.item, item,
+                                  "the item is not in the model's catalogue"))
+        elif entry[4]:
+            record, uid = entry[:2]
+            rejects.append(Reject(record.file, record.line, uid, inter.rating,
+                                  record.cells[inter.rating], entry[4]))
+        else:
+            rows.append([entry[1], entry[2], entry[3]][: len(columns)])
     ratings = pd.DataFrame(rows, columns=columns, dtype=object)
     ratings[inter.item] = items.coerce(ratings[inter.item]).to_numpy()
     if inter.rating:
@@ -250,19 +243,32 @@ def check_ratings(records: Iterable[Record], spec: Spec, users: UserCheck, items
     return ratings, rejects, n_read
 
 
-class _ItemLookup:
-    """Is an item id (as text) in the catalogue? Memoised: files repeat items often."""
+def _rating_entry(record: Record, inter, users: UserCheck):
+    """A Reject, or (record, user id, item text, rating, why the rating is bad or None).
 
-    def __init__(self, items: IdMap):
-        self.items = items
-        self.cache: dict[str, bool] = {}
+    The item is checked later for all records at once; a bad rating counts
+    only when the item is known, so reasons keep the order user, item, rating.
+    """
+    cells = record.cells
+    if record.problem:
+        return Reject(record.file, record.line, cells.get(inter.user, ""), "", "",
+                      record.problem)
+    uid, item = cells[inter.user], cells[inter.item]
+    if uid not in users.accepted:
+        reason = (f"the user was rejected on line {users.seen[uid]} of the users file"
+                  if uid in users.seen else "the user is not in the users file")
+        return Reject(record.file, record.line, uid, inter.user, uid, reason)
+    rating, why = None, None
+    if inter.rating:
+        rating, why = _rating(cells[inter.rating], inter.rating_scale)
+    return record, uid, item, rating, why
 
-    def __call__(self, text: str) -> bool:
-        hit = self.cache.get(text)
-        if hit is None:
-            hit = bool(self.items.to_index([text], missing="ignore")[0] >= 0)
-            self.cache[text] = hit
-        return hit
+
+def _known_items(texts: list[str], items: IdMap) -> dict[str, bool]:
+    """Which item ids (as text) are in the catalogue, looked up all at once."""
+    unique = list(dict.fromkeys(texts))
+    found = items.to_index(unique, missing="ignore") >= 0 if unique else []
+    return dict(zip(unique, map(bool, found)))
 
 
 def read_new_users(path: str | Path, spec: Spec, delimiter: str = ","):

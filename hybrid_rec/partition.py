@@ -108,8 +108,15 @@ def score_partition(model, user_records: Iterable[Record],
 def write_recommendations(fh: TextIO, frame: pd.DataFrame, header: bool = True) -> None:
     """Write recommendations as CSV: the one output format of every scoring path.
 
-    Scores are written with six decimals and lines end with ``\\n``, so the
-    same lists always give the same bytes.
+    Scores are written with six decimals (``%.6f``), fields are quoted only
+    when needed and lines end with ``\n``, so the same lists always give the
+    same bytes.
     """
-    frame.to_csv(fh, index=False, header=header, float_format="%.6f", lineterminator="\n",
-                 quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(fh, lineterminator="\n")
+    if header:
+        writer.writerow(frame.columns)
+    columns = [frame[c].tolist() for c in frame.columns]
+    if "score" in frame.columns:
+        at = list(frame.columns).index("score")
+        columns[at] = [f"{s:.6f}" for s in columns[at]]
+    writer.writerows(zip(*columns))
