@@ -98,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="CSV of their ratings in long format (user, item, rating); with "
                         "--engine dask as for --users")
     p.add_argument("--k", type=_count(0), default=10, help="list length (default 10)")
-    p.add_argument("--out", required=True, type=Path, help="output CSV")
+    p.add_argument("--out", required=True, type=Path,
+                   help="output CSV (with --engine dask: a folder of part files, unless "
+                        "--single-file)")
     p.add_argument("--rejects", type=Path, default=None,
                    help="where rejected rows go (default: <out stem>.rejects.csv)")
     p.add_argument("--no-fold-in", action="store_true",
