@@ -38,8 +38,9 @@ def client():
             yield c
 
 
-def write_csv(path: Path, header, rows, newline="\n") -> Path:
-    buffer = io.StringIO()
+def write_csv(path: Path, header, rows, newline="\n", bom: bool = False) -> Path:
+    buffer = io.StringIO("\ufeff" if bom else "")
+    buffer.seek(0, io.SEEK_END)
     writer = csv.writer(buffer, lineterminator=newline)
     writer.writerow(header)
     writer.writerows(rows)
@@ -151,7 +152,7 @@ def test_quoted_line_breaks_across_every_boundary(model_file_100k, client, tmp_p
             ["q3", "53", "F", "other", "94043", "one,\r\ntwo\n\nthree"],
             ["q3", "30", "M", "writer", "10001", "\n"],
             ["q4", "999", "M", "writer", "10001", "y"]]
-    users = write_csv(tmp_path / "users.csv", HEADER, rows, newline="\r\n")
+    users = write_csv(tmp_path / "users.csv", HEADER, rows, newline="\r\n", bom=True)
     _, want, want_rejects = single_process(model_file_100k, users, None, tmp_path)
     out = tmp_path / "d.csv"
     for blocksize in (5, 64):
