@@ -11,6 +11,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from hybrid_rec import HybridRecommender  # noqa: E402
 from hybrid_rec.batch import score_files  # noqa: E402
 from hybrid_rec.blocks import dataset_files, plan_blocks, read_block, reread  # noqa: E402
 from hybrid_rec.cli import EXIT_PARTIAL, main  # noqa: E402
@@ -70,8 +71,6 @@ def inputs(ml100k, tmp_path_factory):
 
 
 def single_process(model_file, users, ratings, tmp_path):
-    from hybrid_rec import HybridRecommender
-
     model = HybridRecommender.load(model_file)
     out = tmp_path / "single.csv"
     report = score_files(model, users, out, ratings=ratings, k=5)
@@ -132,8 +131,9 @@ def test_partitioned_output_holds_each_user_once(model_file_100k, inputs, client
     out = tmp_path / "parts"
     out.mkdir()
     (out / "stale.csv").write_text("old")
-    score_dask(model_file_100k, users, out, ratings=ratings, k=5, scheduler=client,
-               partitions=3, blocksize=None)
+    model = HybridRecommender.load(model_file_100k)  # a model object, not its file
+    score_dask(model, users, out, ratings=ratings, k=5, scheduler=client, partitions=3,
+               blocksize=None)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
     parts = [pd.read_csv(out / n) for n in names]
