@@ -6,27 +6,56 @@ with its reason; a rejected rating row does not stop its user being scored.
 A user left with nothing to recommend (their ratings cover the catalogue) is
 a reject too, so every user is in the output or in the rejects. Both output
 files are written completely before either is renamed into place.
+
+Memory stays flat however long the files are, and neither file has to be
+sorted: when the two files together exceed ``bucket_bytes``, both are read
+in one streaming pass and spilled to temporary hash buckets by user id
+(:mod:`hybrid_rec.spill`); each bucket is then checked and scored on its own
+(:func:`~hybrid_rec.partition.score_partition`; all records of one user id
+share a bucket, so duplicate ids and ratings for unknown users are found
+exactly), and the per-bucket results, each sorted by input line, are merged
+back into input order while the output is written. Peak memory is then set
+by ``bucket_bytes``, not by the input size. Smaller inputs are scored in
+one partition without spilling; the output is the same either way.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import math
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_text
-from .inputs import Reject, read_new_ratings, read_new_users
+from .inputs import Reject, rating_columns, rating_records, user_columns, user_records
+from .partition import RECOMMENDATION_COLUMNS, score_partition, write_recommendations
+from .progress import progress
+from .spill import BucketSpill, merge_runs, read_bucket
 
-__all__ = ["BatchReport", "default_rejects_path", "score_files"]
+__all__ = ["BUCKET_BYTES", "BatchReport", "default_rejects_path", "score_files"]
 
 logger = logging.getLogger(__name__)
+
+# Input bytes (users + ratings file) per bucket; sets peak memory of a run.
+BUCKET_BYTES = 8 * 2**20
+# Most buckets (each has two spill files open while spilling); beyond
+# MAX_BUCKETS * BUCKET_BYTES of input, buckets grow instead.
+MAX_BUCKETS = 256
+# Rejects kept in BatchReport.rejects; the rejects file always has all of them.
+KEPT_REJECTS = 1000
 
 
 @dataclass
 class BatchReport:
-    """Counts of one batch run; ``rejects`` lists every row that was not used."""
+    """Counts of one batch run.
+
+    ``rejects`` holds the first ``KEPT_REJECTS`` rejected rows (the rejects
+    file lists every one); ``rows_rejected`` counts them all.
+    """
 
     users_read: int = 0
     users_scored: int = 0
@@ -36,10 +65,15 @@ class BatchReport:
     ratings_rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
     seconds: float = 0.0
+    buckets: int = 1
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.users_rejected + self.ratings_rejected
 
     @property
     def partial(self) -> bool:
-        return bool(self.rejects)
+        return self.rows_rejected > 0
 
     def summary(self) -> str:
         text = (f"users read: {self.users_read}, scored: {self.users_scored}, "
@@ -49,6 +83,15 @@ class BatchReport:
                      f"rejected: {self.ratings_rejected}")
         return text
 
+    def add(self, result) -> None:
+        """Add the counts of one :class:`~hybrid_rec.partition.PartitionResult`."""
+        for name in ("users_read", "users_scored", "users_rejected", "ratings_read",
+                     "ratings_used", "ratings_rejected"):
+            setattr(self, name, getattr(self, name) + getattr(result, name))
+        room = KEPT_REJECTS - len(self.rejects)
+        if room > 0:
+            self.rejects.extend(result.rejects[:room])
+
 
 def default_rejects_path(out: str | Path) -> Path:
     """``recs.csv`` -> ``recs.rejects.csv``, next to the output."""
@@ -56,19 +99,11 @@ def default_rejects_path(out: str | Path) -> Path:
     return out.with_name(f"{out.stem}.rejects.csv")
 
 
-def _nothing_left(user_ids, recs, k: int, path, lines: dict) -> list[Reject]:
-    """A reject for each user whose list came out empty: they rated every item."""
-    if k == 0:
-        return []
-    empty = ~user_ids.isin(recs["user_id"].unique())
-    return [Reject(str(path), lines[uid], uid, "", "", "no item is left to recommend: the "
-                   "user's ratings cover the whole catalogue") for uid in user_ids[empty]]
-
-
 def score_files(model, users: str | Path, out: str | Path, ratings: str | Path | None = None,
                 rejects: str | Path | None = None, k: int = 10, fold_in: bool = True,
                 delimiter: str | None = None, encoding: str | None = None,
-                explain: int = 0) -> BatchReport:
+                explain: int = 0, *, bucket_bytes: int = BUCKET_BYTES,
+                show_progress: bool | None = None) -> BatchReport:
     """Score the new users of a CSV file and write their top-k lists.
 
     Parameters
@@ -78,10 +113,11 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     users : path
         CSV with the spec's user id column and user metadata columns.
     out : path
-        Output CSV in long format: user_id, rank, item_id, score[, title].
+        Output CSV in long format: user_id, rank, item_id, score[, title],
+        users in input order.
     ratings : path, optional
         CSV of the new users' ratings in long format (the spec's user, item
-        and rating columns).
+        and rating columns), in any order.
     rejects : path, optional
         Where to list rejected rows; default ``<out stem>.rejects.csv``.
     k : int
@@ -96,6 +132,10 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
         With N > 0, add an ``explanation`` column: the N user features and
         rated items that add most to each score (see
         :func:`hybrid_rec.explain.explanation_column`).
+    bucket_bytes : int
+        Input bytes per temporary bucket: the knob for peak memory.
+    show_progress : bool or None
+        Progress bar of users scored; None shows it only on a terminal.
 
     Returns
     -------
@@ -103,38 +143,121 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     """
     started = time.perf_counter()
     model._check_fitted()
-    spec = model.spec_
-    frame, accepted, user_rejects, seen, n_read = read_new_users(users, spec, delimiter,
-                                                                 encoding)
-    report = BatchReport(users_read=n_read, users_rejected=len(user_rejects))
-    report.rejects.extend(user_rejects)
-    rated = None
-    if ratings is not None:
-        rated, rating_rejects, report.ratings_read = read_new_ratings(
-            ratings, spec, seen, accepted, model.item_ids_, delimiter, encoding)
-        report.ratings_used = len(rated)
-        report.ratings_rejected = len(rating_rejects)
-        report.rejects.extend(rating_rejects)
+    rejects = Path(rejects) if rejects is not None else default_rejects_path(out)
     n_items = len(model.item_ids_)
     if k > n_items:
         logger.warning("k = %d is more than the %d items of the catalogue: each list holds "
                        "every item its user has not rated", k, n_items)
-    recs = model.recommend_new(frame, rated, k=k, fold_in=fold_in)
-    exhausted = _nothing_left(frame[spec.users.id], recs, k, users, accepted)
-    report.users_scored = len(frame) - len(exhausted)
-    report.users_rejected += len(exhausted)
-    report.rejects.extend(exhausted)
-    if explain:
-        from .explain import explanation_column
-
-        recs["explanation"] = explanation_column(model, frame, rated, recs, explain,
-                                                 fold_in=fold_in)
-    # Both files are complete before either is renamed into place.
-    with atomic_text(out) as fh, atomic_text(rejects or default_rejects_path(out)) as bad:
-        recs.to_csv(fh, index=False, float_format="%.6f", lineterminator="\n")
-        writer = csv.writer(bad, lineterminator="\n")
-        writer.writerow(Reject.FIELDS)
-        writer.writerows(r.row() for r in report.rejects)
+    size = _size(users) + (_size(ratings) if ratings is not None else 0)
+    n_buckets = min(MAX_BUCKETS, max(1, math.ceil(size / max(1, bucket_bytes))))
+    job = _Job(model, Path(users), None if ratings is None else Path(ratings), k, fold_in,
+               delimiter, encoding, explain, show_progress)
+    if n_buckets == 1:
+        report = job.in_memory(Path(out), rejects)
+    else:
+        with tempfile.TemporaryDirectory(prefix=".hybrid-rec-spill-",
+                                         dir=Path(out).resolve().parent) as folder:
+            report = job.bucketed(Path(folder), n_buckets, Path(out), rejects)
     report.seconds = time.perf_counter() - started
-    logger.info("scored %d user(s) in %.2f s", report.users_scored, report.seconds)
+    logger.info("scored %d user(s) in %.2f s (%d bucket(s))", report.users_scored,
+                report.seconds, report.buckets)
     return report
+
+
+def _size(path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # the reader reports a missing or unreadable file with its name
+
+
+@dataclass
+class _Job:
+    model: object
+    users: Path
+    ratings: Path | None
+    k: int
+    fold_in: bool
+    delimiter: str | None
+    encoding: str | None
+    explain: int
+    show_progress: bool | None
+
+    def _bar(self):
+        return progress(enabled=self.show_progress, desc="scoring", unit=" users")
+
+    def in_memory(self, out: Path, rejects: Path) -> BatchReport:
+        """Small inputs: one partition, no spill files."""
+        spec = self.model.spec_
+        users_in = user_records(self.users, spec, self.delimiter, self.encoding)
+        ratings_in = (rating_records(self.ratings, spec, self.delimiter, self.encoding)
+                      if self.ratings is not None else None)
+        with self._bar() as bar:
+            result = score_partition(self.model, users_in, ratings_in, k=self.k,
+                                     fold_in=self.fold_in, explain=self.explain)
+            bar.update(result.users_read)
+        report = BatchReport()
+        report.add(result)
+        # Both files are complete before either is renamed into place.
+        with atomic_text(out) as fh, atomic_text(rejects) as bad:
+            write_recommendations(fh, result.recommendations)
+            writer = csv.writer(bad, lineterminator="\n")
+            writer.writerow(Reject.FIELDS)
+            writer.writerows(r.row() for r in result.rejects)
+        return report
+
+    def bucketed(self, folder: Path, n_buckets: int, out: Path, rejects: Path) -> BatchReport:
+        """Large inputs: spill by user id, score bucket by bucket, merge by line."""
+        spec = self.model.spec_
+        ucols, rcols = user_columns(spec), rating_columns(spec)
+        with BucketSpill(folder, "users", n_buckets, ucols, spec.users.id) as spill:
+            spill.add(user_records(self.users, spec, self.delimiter, self.encoding))
+        user_buckets = spill.paths
+        rating_buckets = [None] * n_buckets
+        if self.ratings is not None:
+            with BucketSpill(folder, "ratings", n_buckets, rcols,
+                             spec.interactions.user) as spill:
+                spill.add(rating_records(self.ratings, spec, self.delimiter, self.encoding))
+            rating_buckets = spill.paths
+        logger.debug("spilled the input into %d bucket(s) under %s", n_buckets, folder)
+        report = BatchReport(buckets=n_buckets)
+        runs = {"recs": [], "user_rejects": [], "rating_rejects": []}
+        with self._bar() as bar:
+            for b in range(n_buckets):
+                users_in = read_bucket(user_buckets[b], str(self.users), ucols)
+                ratings_in = (read_bucket(rating_buckets[b], str(self.ratings), rcols)
+                              if rating_buckets[b] is not None else None)
+                result = score_partition(self.model, users_in, ratings_in, k=self.k,
+                                         fold_in=self.fold_in, explain=self.explain)
+                report.add(result)
+                _write_runs(folder, b, result, runs)
+                bar.update(result.users_read)
+        columns = list(RECOMMENDATION_COLUMNS[:4])
+        if self.model.item_titles_ is not None:
+            columns.append(RECOMMENDATION_COLUMNS[4])
+        if self.explain:
+            columns.append("explanation")
+        with atomic_text(out) as fh, atomic_text(rejects) as bad:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(row[1:] for row in merge_runs(runs["recs"]))
+            writer = csv.writer(bad, lineterminator="\n")
+            writer.writerow(Reject.FIELDS)
+            for kind in ("user_rejects", "rating_rejects"):
+                writer.writerows(merge_runs(runs[kind], line_column=1))
+        return report
+
+
+def _write_runs(folder: Path, bucket: int, result, runs: dict) -> None:
+    """One bucket's recommendations and rejects as runs sorted by input line."""
+    path = folder / f"recs-{bucket:04d}.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        write_recommendations(fh, result.recommendations.assign(line=result.lines)[
+            ["line"] + list(result.recommendations.columns)], header=False)
+    runs["recs"].append(path)
+    for kind in ("user_rejects", "rating_rejects"):
+        path = folder / f"{kind}-{bucket:04d}.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(r.row() for r in
+                                                            getattr(result, kind))
+        runs[kind].append(path)

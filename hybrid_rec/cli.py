@@ -55,6 +55,24 @@ def _names(text: str) -> list[str]:
     return names
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30}
+
+
+def _size(text: str) -> int | None:
+    """An argparse type: a byte count such as 64MB or 1GiB; 0 means None (whole files)."""
+    number = text.strip().lower().rstrip("kmgib")
+    unit = text.strip().lower()[len(number):]
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"must be a size such as 64MB, 500KiB or 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return int(value) or None
+
+
 def _char(text: str) -> str:
     from .csvformat import check_delimiter
 
@@ -76,11 +94,12 @@ def _encoding(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _check_folder(option: str, path: Path | None) -> None:
-    """An output path must name a file in a folder that exists; none is created."""
+def _check_folder(option: str, path: Path | None, is_folder: bool = False) -> None:
+    """An output path must name a file (or with ``is_folder``, a folder) in a folder
+    that exists; none is created."""
     if path is None:
         return
-    if path.is_dir():
+    if path.is_dir() and not is_folder:
         raise ValueError(f"{option} {path} is a folder; give a file name")
     if not path.parent.is_dir():
         raise ValueError(f"{option} {path}: the folder {path.parent} does not exist; "
@@ -119,11 +138,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="batch-score a CSV of new users")
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--users", required=True, type=Path,
-                   help="CSV of new users: the spec's user id and metadata columns")
+                   help="CSV of new users: the spec's user id and metadata columns (with "
+                        "--engine dask also Parquet, a glob or a folder of partition files)")
     p.add_argument("--ratings", type=Path, default=None,
-                   help="CSV of their ratings in long format (user, item, rating)")
+                   help="CSV of their ratings in long format (user, item, rating); with "
+                        "--engine dask as for --users")
     p.add_argument("--k", type=_count(1), default=10, help="list length (default 10)")
-    p.add_argument("--out", required=True, type=Path, help="output CSV")
+    p.add_argument("--out", required=True, type=Path,
+                   help="output CSV (with --engine dask: a folder of part files, unless "
+                        "--single-file)")
     p.add_argument("--rejects", type=Path, default=None,
                    help="where rejected rows go (default: <out stem>.rejects.csv)")
     p.add_argument("--no-fold-in", action="store_true",
@@ -136,6 +159,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", type=_count(1), nargs="?", const=3, default=0, metavar="N",
                    help="add an explanation column: the N user features and rated items "
                         "that add most to each score (default N: 3)")
+
+    d = p.add_argument_group("Dask engine (--engine dask)")
+    d.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local: one process (default); dask: partitions on a Dask cluster")
+    d.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address or scheduler file (default: start a local "
+                        "cluster on 127.0.0.1)")
+    d.add_argument("--workers", type=_count(1), default=None,
+                   help="worker processes of the local cluster (default: one per core)")
+    d.add_argument("--partitions", type=_count(1), default=None,
+                   help="user partitions and output part files (default: one per block)")
+    d.add_argument("--blocksize", type=_size, default="64MB",
+                   help="bytes per CSV block (default 64MB; 0 reads each file whole)")
+    d.add_argument("--single-file", action="store_true",
+                   help="write --out as one CSV in input order instead of a folder of parts")
 
     p = sub.add_parser("evaluate", help="compare cold-start strategies: CSV, Markdown, plots")
     p.add_argument("--spec", required=True, type=Path, help="feature spec (TOML)")
@@ -184,7 +222,9 @@ def _setup_logging(args) -> None:
 
 def main(argv=None) -> int:
     """Entry point of the ``hybrid-rec`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_engine(parser, args)
     previous = (list(logger.handlers), logger.level, logger.propagate)
     _setup_logging(args)
     show = False if args.no_progress else None
@@ -198,6 +238,16 @@ def main(argv=None) -> int:
         return 130
     finally:
         logger.handlers[:], logger.level, logger.propagate = previous
+
+
+def _check_engine(parser, args) -> None:
+    """Options of the Dask engine are usage errors with the local one."""
+    if args.command != "score" or args.engine == "dask":
+        return
+    for option, value in (("--scheduler", args.scheduler), ("--workers", args.workers),
+                          ("--partitions", args.partitions), ("--single-file", args.single_file)):
+        if value:
+            parser.error(f"{option} needs --engine dask")
 
 
 def _train(args, show) -> int:
@@ -221,20 +271,42 @@ def _score(args, show) -> int:
     from .batch import default_rejects_path, score_files
     from .model import HybridRecommender
 
-    for option, path in (("--out", args.out), ("--rejects", args.rejects)):
-        _check_folder(option, path)
-    model = HybridRecommender.load(args.model)
+    folder = args.engine == "dask" and not args.single_file
+    _check_folder("--out", args.out, is_folder=folder)
+    _check_folder("--rejects", args.rejects)
     rejects = args.rejects or default_rejects_path(args.out)
-    report = score_files(model, args.users, args.out, ratings=args.ratings, rejects=rejects,
-                         k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
-                         encoding=args.encoding, explain=args.explain)
+    if args.engine == "dask":
+        report = _score_dask(args, rejects, show)
+    else:
+        model = HybridRecommender.load(args.model)
+        report = score_files(model, args.users, args.out, ratings=args.ratings,
+                             rejects=rejects, k=args.k, fold_in=not args.no_fold_in,
+                             delimiter=args.delimiter, encoding=args.encoding,
+                             explain=args.explain, show_progress=show)
     print(f"hybrid-rec: {report.summary()}", file=sys.stderr)
-    print(f"hybrid-rec: recommendations written to {args.out}", file=sys.stderr)
+    where = f"part files in {args.out}" if folder else str(args.out)
+    print(f"hybrid-rec: recommendations written to {where}", file=sys.stderr)
     if report.partial:
-        print(f"hybrid-rec: {len(report.rejects)} rejected row(s) listed in {rejects}",
+        print(f"hybrid-rec: {report.rows_rejected} rejected row(s) listed in {rejects}",
               file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _score_dask(args, rejects, show):
+    for option, given in (("--encoding", args.encoding), ("--explain", args.explain)):
+        if given:
+            raise ValueError(f"{option} is not supported with --engine dask yet")
+    try:
+        from .distributed import score_dask
+    except ImportError as e:
+        raise ValueError(f"--engine dask needs the dask extra (pip install "
+                         f"'hybrid-rec[dask]'): {e}") from None
+    return score_dask(args.model, args.users, args.out, ratings=args.ratings, rejects=rejects,
+                      k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter or ",",
+                      scheduler=args.scheduler, partitions=args.partitions,
+                      blocksize=args.blocksize, single_file=args.single_file,
+                      n_workers=args.workers, show_progress=show)
 
 
 def _demo(args, show) -> int:
@@ -250,7 +322,7 @@ def _demo(args, show) -> int:
     print(f"{'strategy':<16}{'precision@10':>14}{'recall@10':>12}{'NDCG@10':>10}")
     for name, row in table.iterrows():
         print(f"{name:<16}{row['precision']:>14.4f}{row['recall']:>12.4f}{row['ndcg']:>10.4f}")
-    print(f"\nmetadata only: vectors from age, gender, occupation and zip region alone; "
+    print("\nmetadata only: vectors from age, gender, occupation and zip region alone; "
           "the 5 ratings only exclude those items.")
     print("fold-in: the same vectors refined from the 5 ratings, items frozen, no retraining.")
     t = result.timings

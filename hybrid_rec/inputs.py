@@ -3,18 +3,21 @@
 Files are read with the ``csv`` module in the delimiter and encoding that
 :mod:`hybrid_rec.csvformat` is given or detects (UTF-8 by default, a
 byte-order mark is fine), so quoted fields may hold the delimiter or line
-breaks and may be of any length; line numbers are
-1-based and count the header as line 1. A row that cannot be used becomes a
-:class:`Reject` naming the file, the line, the column and the value; every
-other row is kept.
+breaks and may be of any length; line numbers are 1-based and count the
+header as line 1. Reading yields :class:`Record` tuples; validation
+(:func:`check_users`, :func:`check_ratings`) works on any iterable of records,
+so a partition of a file is checked exactly like the whole file. A row that
+cannot be used becomes a :class:`Reject` naming the file, the line, the
+column and the value; every other row is kept.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple
 
 import pandas as pd
 
@@ -24,7 +27,9 @@ from .features import make_kind
 from .idmap import IdMap
 from .spec import Spec
 
-__all__ = ["Reject", "read_new_users", "read_new_ratings"]
+__all__ = ["Reject", "Record", "UserCheck", "check_ratings", "check_users", "rating_columns",
+           "rating_records", "read_new_ratings", "read_new_users", "user_columns",
+           "user_records"]
 
 
 @dataclass(frozen=True)
@@ -44,16 +49,53 @@ class Reject:
         return [getattr(self, f) for f in self.FIELDS]
 
 
+class Record(NamedTuple):
+    """One non-blank record of an input file.
+
+    ``cells`` maps header names to stripped values (a short row maps only the
+    columns it has); ``problem`` is None, or why the row cannot be used at all
+    (``"expected 5 fields, found 3"``).
+    """
+
+    file: str
+    line: int
+    cells: dict
+    problem: str | None
+
+
+def user_columns(spec: Spec) -> list[str]:
+    """Columns a users file must have: the id column, then the metadata columns."""
+    return [spec.users.id] + spec.users.metadata_columns
+
+
+def rating_columns(spec: Spec) -> list[str]:
+    """Columns a ratings file must have: user, item and (if the spec has one) rating."""
+    inter = spec.interactions
+    return [c for c in (inter.user, inter.item, inter.rating) if c]
+
+
+def user_records(path: str | Path, spec: Spec, delimiter: str | None = None,
+                 encoding: str | None = None) -> Iterator[Record]:
+    """Stream the records of a users file (a generator: the header is checked on first use)."""
+    return _rows(Path(path), delimiter, user_columns(spec), "users", encoding)
+
+
+def rating_records(path: str | Path, spec: Spec, delimiter: str | None = None,
+                   encoding: str | None = None) -> Iterator[Record]:
+    """Stream the records of a ratings file (a generator: the header is checked on first use)."""
+    return _rows(Path(path), delimiter, rating_columns(spec), "ratings", encoding)
+
+
 def _rows(path: Path, delimiter: str | None, required: list[str], what: str,
           encoding: str | None = None):
-    """Yield (line, cells, problem) for each non-blank record of a CSV file.
+    """Yield a :class:`Record` for each non-blank record of a CSV file.
 
-    ``cells`` maps column names to stripped values; when the record has the
-    wrong number of fields it is None and ``problem`` says why. A missing
-    required column is an error before any row is read. ``delimiter`` and
-    ``encoding`` of None are detected (see :mod:`hybrid_rec.csvformat`).
+    A missing required column is an error before any row is read.
+    ``delimiter`` and ``encoding`` of None are detected (see
+    :mod:`hybrid_rec.csvformat`).
     """
     fmt = detect(path, delimiter, encoding)
+    name = str(path)
     with fmt.open(path) as fh:
         reader = fmt.reader(fh)
         try:
@@ -73,7 +115,7 @@ def _rows(path: Path, delimiter: str | None, required: list[str], what: str,
                     problem = None
                     if len(fields) != len(header):
                         problem = f"expected {len(header)} fields, found {len(fields)}"
-                    yield line, cells, problem
+                    yield Record(name, line, cells, problem)
                 line = reader.line_num + 1
         except UnicodeDecodeError as e:
             raise InputDataError(_decode_error(path, fmt, e)) from None
@@ -81,10 +123,10 @@ def _rows(path: Path, delimiter: str | None, required: list[str], what: str,
             raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
 
 
-def _rejecter(path: Path, rejects: list):
-    """A function that records a rejected row of ``path`` in ``rejects``."""
-    def reject(line: int, column: str, value: str, reason: str, uid: str = "") -> None:
-        rejects.append(Reject(str(path), line, uid, column, value, reason))
+def _rejecter(rejects: list):
+    """A function that records a rejected record in ``rejects``."""
+    def reject(record: Record, column: str, value: str, reason: str, uid: str = "") -> None:
+        rejects.append(Reject(record.file, record.line, uid, column, value, reason))
     return reject
 
 
@@ -107,96 +149,115 @@ def _decode_error(path: Path, fmt, error: UnicodeDecodeError) -> str:
             f"({error.reason}); give the file's real encoding")
 
 
-def read_new_users(path: str | Path, spec: Spec, delimiter: str | None = None,
-                   encoding: str | None = None):
-    """New users' metadata.
+@dataclass
+class UserCheck:
+    """The outcome of checking a sequence of user records.
 
-    Returns
-    -------
-    (users, accepted, rejects, seen, n_read) : a DataFrame of accepted users
-    (text cells; blank cells as missing), dicts id -> line of the accepted
-    users and of every id met, the rejects, and the number of users read.
+    ``frame`` holds the accepted users (text cells, blank cells as missing) in
+    record order; ``accepted`` and ``seen`` map the ids of the accepted users
+    and of every id met to their line; ``files`` maps each accepted id to the
+    file of its record.
     """
-    path = Path(path)
+
+    frame: pd.DataFrame
+    accepted: dict
+    seen: dict
+    rejects: list = field(default_factory=list)
+    n_read: int = 0
+    files: dict = field(default_factory=dict)
+
+
+def check_users(records: Iterable[Record], spec: Spec) -> UserCheck:
+    """Accept or reject each user record; the first record of a repeated id wins."""
     side = spec.users
-    columns = [side.id] + side.metadata_columns
+    columns = user_columns(spec)
     kinds = {f.column: make_kind(f) for f in side.features if f.column in columns[1:]}
-    rows, lines, rejects, seen_at = [], {}, [], {}
-    reject = _rejecter(path, rejects)
+    rows, lines, files, rejects, seen_at = [], {}, {}, [], {}
+    reject = _rejecter(rejects)
     n_read = 0
-    for line, cells, problem in _rows(path, delimiter, columns, "users", encoding):
+    for record in records:
         n_read += 1
-        if problem:
-            reject(line, "", "", problem, cells.get(side.id, ""))
+        cells = record.cells
+        if record.problem:
+            reject(record, "", "", record.problem, cells.get(side.id, ""))
             continue
         uid = cells[side.id]
         if not uid:
-            reject(line, side.id, "", "the user id is blank")
+            reject(record, side.id, "", "the user id is blank")
             continue
         if uid in seen_at:
-            reject(line, side.id, uid, f"user id already given on line {seen_at[uid]}", uid)
+            reject(record, side.id, uid, f"user id already given on line {seen_at[uid]}", uid)
             continue
-        seen_at[uid] = line
-        bad = None
-        for column, kind in kinds.items():
-            try:
-                kind.parse(cells[column])
-            except ValueError as e:
-                bad = (column, cells[column], f"{column}: {e}")
-                break
+        seen_at[uid] = record.line
+        bad = _bad_cell(cells, kinds)
         if bad:
-            reject(line, *bad, uid=uid)
+            reject(record, *bad, uid=uid)
             continue
-        lines[uid] = line
+        lines[uid] = record.line
+        files[uid] = record.file
         rows.append([uid] + [cells[c] or None for c in columns[1:]])
     users = pd.DataFrame(rows, columns=columns, dtype=object)
-    return users, lines, rejects, seen_at, n_read
+    return UserCheck(users, lines, seen_at, rejects, n_read, files)
 
 
-def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: dict,
-                     items: IdMap, delimiter: str | None = None,
-                     encoding: str | None = None):
-    """The new users' ratings, keeping only rows that can be used.
+def _bad_cell(cells: dict, kinds: dict):
+    """(column, value, reason) of the first cell its feature kind cannot parse, or None."""
+    for column, kind in kinds.items():
+        try:
+            kind.parse(cells[column])
+        except ValueError as e:
+            return column, cells[column], f"{column}: {e}"
+    return None
+
+
+def check_ratings(records: Iterable[Record], spec: Spec, users: UserCheck, items: IdMap):
+    """Keep the rating records that can be used.
+
+    Parameters
+    ----------
+    records : iterable of Record
+        Rating records; each must belong to a user checked in ``users``, or
+        it is rejected as a rating for a user not in the users file.
+    users : UserCheck
+        The outcome of :func:`check_users` on the same users.
+    items : IdMap
+        The model's catalogue.
 
     Returns
     -------
-    (ratings, rejects, n_read)
+    (ratings, rejects, n_read) : a DataFrame of usable ratings (item ids in
+    the catalogue's kind, ratings as float), the rejects, the records read.
     """
-    path = Path(path)
     inter = spec.interactions
-    columns = [c for c in (inter.user, inter.item, inter.rating) if c]
-    rows, rejects, where = [], [], {}
-    reject = _rejecter(path, rejects)
-    n_read = 0
-    for line, cells, problem in _rows(path, delimiter, columns, "ratings", encoding):
+    columns = rating_columns(spec)
+    entries, n_read = [], 0
+    for record in records:
         n_read += 1
-        if problem:
-            reject(line, "", "", problem, cells.get(inter.user, ""))
+        entries.append(_rating_entry(record, inter, users))
+    known = _known_items([e[2] for e in entries if not isinstance(e, Reject)], items)
+    rows, rejects, where = [], [], {}
+    for entry in entries:
+        if isinstance(entry, Reject):
+            rejects.append(entry)
             continue
-        uid, item = cells[inter.user], cells[inter.item]
-        if uid not in users_ok:
-            reason = (f"the user was rejected on line {users_seen[uid]} of the users file"
-                      if uid in users_seen else "the user is not in the users file")
-            reject(line, inter.user, uid, reason, uid)
-            continue
-        if items.to_index([item], missing="ignore")[0] < 0:
-            reject(line, inter.item, item, _unknown_item(item, items), uid)
-            continue
-        rating = None
-        if inter.rating:
-            rating, why = _rating(cells[inter.rating], inter.rating_scale)
-            if why:
-                reject(line, inter.rating, cells[inter.rating], why, uid)
-                continue
-        if (uid, item) in where:
-            earlier, first = where[(uid, item)]
-            rows[earlier] = None
-            reject(first, inter.item, item, f"the same item is rated again on line {line}; "
-                   "the last rating wins", uid)
-        where[(uid, item)] = (len(rows), line)
-        rows.append([uid, item, rating][: len(columns)])
+        record, uid, item, rating, why = entry
+        if not known[item]:
+            rejects.append(Reject(record.file, record.line, uid, inter.item, item,
+                                  _unknown_item(item, items)))
+        elif why:
+            rejects.append(Reject(record.file, record.line, uid, inter.rating,
+                                  record.cells[inter.rating], why))
+        else:
+            if (uid, item) in where:  # the last rating of an item wins
+                earlier, first = where[(uid, item)]
+                rows[earlier] = None
+                rejects.append(Reject(first.file, first.line, uid, inter.item, item,
+                                      f"the same item is rated again on line {record.line}; "
+                                      "the last rating wins"))
+            where[(uid, item)] = (len(rows), record)
+            rows.append([uid, item, rating][: len(columns)])
     rows = [r for r in rows if r is not None]
-    rejects.sort(key=lambda r: r.line)
+    rejects.sort(key=lambda r: (r.file, r.line))
     ratings = pd.DataFrame(rows, columns=columns, dtype=object)
     ratings[inter.item] = items.coerce(ratings[inter.item]).to_numpy()
     if inter.rating:
@@ -215,6 +276,60 @@ def _unknown_item(item: str, items: IdMap) -> str:
         if number.is_integer() and items.to_index([int(number)], missing="ignore")[0] >= 0:
             reason += f" (ids match as written: did you mean {int(number)}?)"
     return reason
+
+
+def _rating_entry(record: Record, inter, users: UserCheck):
+    """A Reject, or (record, user id, item text, rating, why the rating is bad or None).
+
+    The item is checked later for all records at once; a bad rating counts
+    only when the item is known, so reasons keep the order user, item, rating.
+    """
+    cells = record.cells
+    if record.problem:
+        return Reject(record.file, record.line, cells.get(inter.user, ""), "", "",
+                      record.problem)
+    uid, item = cells[inter.user], cells[inter.item]
+    if uid not in users.accepted:
+        reason = (f"the user was rejected on line {users.seen[uid]} of the users file"
+                  if uid in users.seen else "the user is not in the users file")
+        return Reject(record.file, record.line, uid, inter.user, uid, reason)
+    rating, why = None, None
+    if inter.rating:
+        rating, why = _rating(cells[inter.rating], inter.rating_scale)
+    return record, uid, item, rating, why
+
+
+def _known_items(texts: list[str], items: IdMap) -> dict[str, bool]:
+    """Which item ids (as text) are in the catalogue, looked up all at once."""
+    unique = list(dict.fromkeys(texts))
+    found = items.to_index(unique, missing="ignore") >= 0 if unique else []
+    return dict(zip(unique, map(bool, found)))
+
+
+def read_new_users(path: str | Path, spec: Spec, delimiter: str | None = None,
+                   encoding: str | None = None):
+    """New users' metadata from a whole CSV file.
+
+    Returns
+    -------
+    (users, accepted, rejects, seen, n_read) : see :class:`UserCheck`.
+    """
+    check = check_users(user_records(path, spec, delimiter, encoding), spec)
+    return check.frame, check.accepted, check.rejects, check.seen, check.n_read
+
+
+def read_new_ratings(path: str | Path, spec: Spec, users_seen: dict, users_ok: dict,
+                     items: IdMap, delimiter: str | None = None,
+                     encoding: str | None = None):
+    """The new users' ratings from a whole CSV file, keeping only rows that can be used.
+
+    Returns
+    -------
+    (ratings, rejects, n_read)
+    """
+    users = UserCheck(pd.DataFrame(), users_ok, users_seen)
+    return check_ratings(rating_records(path, spec, delimiter, encoding), spec, users,
+                         items)
 
 
 def _rating(text: str, scale) -> tuple[float | None, str | None]:

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .encoder import FeatureEncoder
 from .exceptions import InputDataError, NotFittedError, TrainingDivergedError
-from .foldin import fold_in
+from .foldin import fold_in_many
 from .idmap import IdMap
 from .interactions import build_interactions, check_interactions_frame
 from .progress import progress
@@ -372,17 +372,11 @@ class HybridRecommender:
         if bare:
             logger.info("%d new user(s) have neither usable metadata nor ratings: they get "
                         "the bias-only ranking", bare)
-        if fold_in:
+        if fold_in and signal.nnz:
             started = time.perf_counter()
-            folded = 0
-            for row in np.flatnonzero(np.diff(signal.indptr) > 0):
-                lo, hi = signal.indptr[row], signal.indptr[row + 1]
-                vectors[row] = fold_in_vector(self, vectors[row], signal.indices[lo:hi],
-                                              signal.data[lo:hi])
-                folded += 1
-            if folded:
-                logger.info("folded in %d new user(s) in %.3f s", folded,
-                            time.perf_counter() - started)
+            vectors = fold_in_vectors(self, vectors, signal)
+            logger.info("folded in %d new user(s) in %.3f s", int((np.diff(signal.indptr) > 0)
+                        .sum()), time.perf_counter() - started)
         return new_ids.ids, biases, vectors, rated
 
     def _new_ratings(self, ratings: pd.DataFrame | None, new_ids: IdMap):
@@ -536,11 +530,11 @@ class HybridRecommender:
         return load_model(path)
 
 
-def fold_in_vector(model: HybridRecommender, start, items, weights) -> np.ndarray:
-    """One new user's fold-in vector under the model's fold-in settings."""
-    return fold_in(model.item_vectors_, model.item_bias_vector_, start, items, weights,
-                   regularisation=model.fold_in_regularisation,
-                   temperature=model.fold_in_temperature)
+def fold_in_vectors(model: HybridRecommender, starts, signal) -> np.ndarray:
+    """Fold-in vectors of many new users at once (rows of ``signal``: their items)."""
+    return fold_in_many(model.item_vectors_, model.item_bias_vector_, starts, signal,
+                        regularisation=model.fold_in_regularisation,
+                        temperature=model.fold_in_temperature)
 
 
 def _check_k(k) -> int:

@@ -1,9 +1,16 @@
 """Top-k scoring: one matrix product per chunk of users, masked, then partial selection.
 
+Scores are ``q_i . u + b_i + b_u``. Biases ride along in the matrix product
+(users get the extra columns ``[b_u, 1]``, items ``[1, b_i]``), so a chunk
+costs one float32 product, one scatter of ``-inf`` over the excluded items
+and one ``np.argpartition``; only the ``k`` chosen items per user are then
+sorted. The product runs on NumPy's BLAS, multi-threaded (threads: see
+:mod:`hybrid_rec.threads`); the selection runs on one thread.
+
 Ties are broken by the lower item index, so the same input always gives the
-same lists. Items a user may not get (already rated, excluded) score
-``-inf`` and never appear; a user with fewer than ``k`` items left gets a
-shorter list.
+same lists, whatever the chunk size. Items a user may not get (already
+rated, excluded) score ``-inf`` and never appear; a user with fewer than
+``k`` items left gets a shorter list.
 """
 
 from __future__ import annotations
@@ -12,13 +19,30 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["top_k", "to_frame"]
+from .threads import SMALL_ROWS, single_blas_thread
+
+__all__ = ["BLOCK_CELLS", "top_k", "to_frame"]
+
+# Users x items cells scored at once (float32): bounds the chunk's memory to
+# 16 MB whatever the catalogue size.
+BLOCK_CELLS = 4_000_000
 
 
 def top_k(user_vectors: np.ndarray, user_biases: np.ndarray, item_vectors: np.ndarray,
           item_biases: np.ndarray, k: int, exclude: sp.csr_matrix | None = None,
-          chunk_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+          chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best items per user.
+
+    Parameters
+    ----------
+    user_vectors, user_biases : ndarrays of shape (n_users, dim) and (n_users,)
+    item_vectors, item_biases : ndarrays of shape (n_items, dim) and (n_items,)
+    k : int
+        List length.
+    exclude : sparse matrix of shape (n_users, n_items), optional
+        Non-zero entries are items the user must not get.
+    chunk_size : int, optional
+        Users per matrix product; default ``BLOCK_CELLS // n_items``.
 
     Returns
     -------
@@ -32,34 +56,73 @@ def top_k(user_vectors: np.ndarray, user_biases: np.ndarray, item_vectors: np.nd
     scores = np.full((n_users, k), -np.inf, dtype=np.float32)
     if k == 0 or n_users == 0:
         return indices, scores
-    item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
-    item_biases = np.asarray(item_biases, dtype=np.float32)
-    for start in range(0, n_users, chunk_size):
-        stop = min(start + chunk_size, n_users)
-        block = user_vectors[start:stop].astype(np.float32, copy=False) @ item_vectors.T
-        block += item_biases[None, :]
-        block += np.asarray(user_biases[start:stop], dtype=np.float32)[:, None]
+    items = _augmented(item_vectors, np.ones(n_items), item_biases)
+    exclude = None if exclude is None else sp.csr_matrix(exclude)
+    chunk = chunk_size or max(1, BLOCK_CELLS // n_items)
+    block = np.empty((min(chunk, n_users), n_items), dtype=np.float32)
+    for start in range(0, n_users, chunk):
+        stop = min(start + chunk, n_users)
+        users = _augmented(user_vectors[start:stop], user_biases[start:stop],
+                           np.ones(stop - start))
+        scored = block[:stop - start]
+        with single_blas_thread(stop - start < SMALL_ROWS):
+            np.matmul(users, items.T, out=scored)
         if exclude is not None:
-            part = exclude[start:stop].tocoo()
-            block[part.row, part.col] = -np.inf
-        idx, val = _select(block, k)
-        finite = np.isfinite(val)
-        indices[start:stop] = np.where(finite, idx, -1)
+            _mask(scored, exclude[start:stop])
+        idx, val = _select(scored, k)
+        indices[start:stop] = np.where(np.isfinite(val), idx, -1)
         scores[start:stop] = val
     return indices, scores
 
 
+def _augmented(vectors: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``[vectors, first, second]`` as one C-ordered float32 matrix."""
+    out = np.empty((len(vectors), vectors.shape[1] + 2), dtype=np.float32)
+    out[:, :-2] = vectors
+    out[:, -2] = first
+    out[:, -1] = second
+    return out
+
+
+def _mask(block: np.ndarray, exclude: sp.csr_matrix) -> None:
+    """Set the excluded cells of ``block`` to -inf."""
+    if exclude.nnz:
+        rows = np.repeat(np.arange(len(block)), np.diff(exclude.indptr))
+        block[rows, exclude.indices] = -np.inf
+
+
 def _select(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k per row by partial selection; ties go to the lower column."""
+    """Top-k per row, best first; ties go to the lower column.
+
+    One ``argpartition`` splits off the ``k`` best cells. When the best
+    cell left behind ties with the worst one chosen, the choice among the
+    tied cells was arbitrary, so those rows are redone by the exact rule.
+    """
+    n = block.shape[1]
+    if k < n:
+        part = np.argpartition(block, n - k - 1, axis=1)
+        cols = part[:, n - k:]
+        vals = np.take_along_axis(block, cols, axis=1)
+        cut = np.take_along_axis(block, part[:, n - k - 1:n - k], axis=1)[:, 0]
+        tied = np.flatnonzero(vals.min(axis=1) == cut)
+        if len(tied):
+            cols[tied] = _exact_columns(block[tied], k)
+            vals[tied] = np.take_along_axis(block[tied], cols[tied], axis=1)
+    else:
+        cols = np.broadcast_to(np.arange(n), block.shape)
+        vals = block
+    order = np.lexsort((cols, -vals), axis=1)
+    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def _exact_columns(block: np.ndarray, k: int) -> np.ndarray:
+    """The columns of the top-k cells per row, ties taken from the lowest column."""
     kth = -np.partition(-block, k - 1, axis=1)[:, k - 1]
     above = block > kth[:, None]
     level = block == kth[:, None]
     need = k - above.sum(axis=1)
     chosen = above | (level & (np.cumsum(level, axis=1) <= need[:, None]))
-    cols = np.nonzero(chosen)[1].reshape(len(block), k)
-    vals = np.take_along_axis(block, cols, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    return np.nonzero(chosen)[1].reshape(len(block), k)
 
 
 def to_frame(user_ids: np.ndarray, indices: np.ndarray, scores: np.ndarray,

@@ -93,3 +93,49 @@ def test_starting_vector_is_not_modified():
     fold_in(q, b, u0, np.array([1]), np.ones(1))
 
     np.testing.assert_array_equal(u0, copy)
+
+
+def many_problem(seed=0, n_users=40, n_items=60, dim=5):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    q, b, _ = catalogue(seed, n_items, dim)
+    starts = rng.normal(scale=0.1, size=(n_users, dim)).astype(np.float32)
+    rows, cols, vals = [], [], []
+    for user in range(n_users):
+        count = int(rng.integers(0, 8))  # some users rate nothing
+        items = rng.choice(n_items, size=count, replace=False)
+        rows += [user] * count
+        cols += items.tolist()
+        vals += rng.choice([1.0, 2.0], size=count).tolist()
+    signal = sp.csr_matrix((vals, (rows, cols)), shape=(n_users, n_items))
+    return q, b, starts, signal
+
+
+@pytest.mark.parametrize("block_cells", [60, 7 * 60, 10**6])
+def test_many_users_at_once_equal_one_at_a_time(block_cells):
+    from hybrid_rec.foldin import fold_in_many
+
+    q, b, starts, signal = many_problem()
+    many = fold_in_many(q, b, starts, signal, regularisation=0.7, temperature=0.6,
+                        block_cells=block_cells)
+    for user in range(len(starts)):
+        row = signal[user]
+        one = fold_in(q, b, starts[user], row.indices, row.data, regularisation=0.7,
+                      temperature=0.6)
+        np.testing.assert_allclose(many[user], one, rtol=1e-5, atol=1e-6)
+    empty = np.diff(signal.indptr) == 0
+    assert empty.any()
+    np.testing.assert_array_equal(many[empty], starts[empty])
+
+
+def test_many_users_leaves_the_starts_alone_and_handles_nobody():
+    from hybrid_rec.foldin import fold_in_many
+
+    q, b, starts, signal = many_problem(1, n_users=6)
+    copy = starts.copy()
+    fold_in_many(q, b, starts, signal)
+    none = fold_in_many(q, b, starts[:0], signal[:0])
+
+    np.testing.assert_array_equal(starts, copy)
+    assert none.shape == (0, starts.shape[1]) and none.dtype == np.float32
