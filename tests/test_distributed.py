@@ -260,3 +260,15 @@ def test_dask_options_need_the_dask_engine(model_file_100k, tmp_path):
         main(["score", "--model", str(model_file_100k), "--users", "u.csv", "--out",
               str(tmp_path / "r.csv"), "--scheduler", "tcp://127.0.0.1:8786"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("option", [["--encoding", "latin-1"], ["--explain", "2"]])
+def test_options_the_dask_engine_lacks_are_one_line_errors(model_file_100k, inputs, tmp_path,
+                                                           option, capsys):
+    users, _ = inputs
+    out = tmp_path / "r.csv"
+    code = main(["score", "--engine", "dask", "--model", str(model_file_100k), "--users",
+                 str(users), "--out", str(out), "--single-file"] + option)
+    assert code == 1
+    assert f"{option[0]} is not supported with --engine dask" in capsys.readouterr().err
+    assert not out.exists()
