@@ -16,10 +16,17 @@ until the record closes and reports where it stopped (``end``); the next
 block, which began at a wrong place, is read again from there
 (:func:`reread`). Rows of a Parquet file are numbered from 1 in file order;
 there is no header line.
+
+Each CSV block carries its file's delimiter and text encoding (given, or
+detected from the header by :mod:`hybrid_rec.csvformat`). Cutting at a
+``\\n`` byte is safe only where that byte is always a line break: UTF-8 and
+the encodings that keep ASCII as it is (Latin-1, cp1252, ...). A file in
+any other encoding (UTF-16, ...) is read as one block.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import io
@@ -31,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csvformat import CsvFormat
 from .exceptions import InputDataError
 
 __all__ = ["Block", "Parsed", "dataset_files", "plan_blocks", "read_block", "reread"]
@@ -49,8 +57,9 @@ class Block:
     """One independently readable piece of a dataset file.
 
     For CSV, ``start`` and ``stop`` are byte offsets; unless ``exact``, each
-    is moved forward to just after the next ``\\n``. For Parquet, ``start``
-    is the row group and ``rows_before`` the rows of the groups before it.
+    is moved forward to just after the next ``\\n``, and ``csv_format`` says how to
+    read the file. For Parquet, ``start`` is the row group and
+    ``rows_before`` the rows of the groups before it.
     """
 
     file: str
@@ -60,6 +69,7 @@ class Block:
     stop: int
     exact: bool = False
     rows_before: int = 0
+    csv_format: CsvFormat = field(default_factory=CsvFormat)
 
 
 @dataclass
@@ -125,19 +135,39 @@ def _format(path: Path) -> str:
     return "parquet" if path.suffix.lower() in PARQUET_SUFFIXES else "csv"
 
 
-def plan_blocks(files: list[Path], fmt: str, blocksize: int | None) -> list[Block]:
-    """Blocks of every file, in dataset order; ``blocksize=None`` keeps files whole."""
+def plan_blocks(files: list[Path], fmt: str, blocksize: int | None,
+                formats: list[CsvFormat] | None = None) -> list[Block]:
+    """Blocks of every file, in dataset order; ``blocksize=None`` keeps files whole.
+
+    ``formats`` gives each CSV file's delimiter and encoding (default: ``,``
+    and UTF-8); a file whose encoding does not keep ASCII bytes as they are
+    is one block.
+    """
     blocks = []
     for index, path in enumerate(files):
         if fmt == "parquet":
             blocks.extend(_parquet_blocks(path, index))
             continue
+        how = formats[index] if formats is not None else CsvFormat()
         size = os.path.getsize(path)
-        step = size if not blocksize else int(blocksize)
+        whole = not blocksize or not _keeps_ascii(how.encoding)
+        step = size if whole else int(blocksize)
         starts = list(range(0, size, max(step, 1))) or [0]
         for start in starts:
-            blocks.append(Block(str(path), index, fmt, start, min(start + step, size)))
+            blocks.append(Block(str(path), index, fmt, start, min(start + step, size),
+                                csv_format=how))
     return blocks
+
+
+def _keeps_ascii(encoding: str) -> bool:
+    """Whether ``encoding`` writes every ASCII character as its one ASCII byte."""
+    text = "".join(map(chr, range(128)))
+    try:
+        encoder = codecs.getincrementalencoder(encoding)()
+        encoder.encode(" ")  # past a byte-order mark, which only starts a file
+        return encoder.encode(text) == text.encode("ascii")
+    except (UnicodeError, LookupError):
+        return False
 
 
 def _parquet_blocks(path: Path, index: int) -> list[Block]:
@@ -152,7 +182,7 @@ def _parquet_blocks(path: Path, index: int) -> list[Block]:
 
 
 def read_block(block: Block, header: list[str] | None, columns: list[str], id_column: str,
-               partitions: int, delimiter: str = ",") -> Parsed:
+               partitions: int) -> Parsed:
     """Read one block into a :class:`Parsed` table.
 
     Parameters
@@ -165,10 +195,12 @@ def read_block(block: Block, header: list[str] | None, columns: list[str], id_co
     id_column : str
         The user id column; rows are assigned to one of ``partitions``
         partitions by a hash of its text, the same on every machine.
+
+    A CSV block is read in the delimiter and encoding of ``block.csv_format``.
     """
     if block.fmt == "parquet":
         return _read_parquet(block, columns, id_column, partitions)
-    return _read_csv(block, header, columns, id_column, partitions, delimiter)
+    return _read_csv(block, header, columns, id_column, partitions)
 
 
 def reread(block: Block, start: int) -> Block:
@@ -190,29 +222,39 @@ def _snap(fh, pos: int, size: int) -> int:
             return fh.tell() - len(chunk) + at + 1
 
 
-def _read_csv(block, header, columns, id_column, partitions, delimiter) -> Parsed:
+def _read_csv(block, header, columns, id_column, partitions) -> Parsed:
     size = os.path.getsize(block.file)
+    how = block.csv_format
     with open(block.file, "rb") as fh:
         start = block.start if block.exact else _snap(fh, block.start, size)
         stop = max(start, _snap(fh, block.stop, size))
         fh.seek(start)
         data = fh.read(stop - start)
         try:
-            text = data.decode("utf-8-sig" if start == 0 else "utf-8")
+            text = data.decode(_codec(how.encoding, start))
         except UnicodeDecodeError as e:
             line = _count_lines(data[:e.start]) + 1
-            return Parsed(start, stop, stop, 0, (line, _utf8(e.reason)))
+            return Parsed(start, stop, stop, 0, (line, _not_decodable(how.encoding, e.reason)))
         lines = io.StringIO(text, newline="").readlines()
-        extra = _Following(fh, stop)
-        records, n_lines, error = _records(lines, extra, header, start == 0, delimiter)
+        extra = _Following(fh, stop, _codec(how.encoding, stop))
+        records, n_lines, error = _records(lines, extra, header, start == 0, how)
     if extra.bad:
-        error = (n_lines + 1, _utf8(extra.bad))
+        error = (n_lines + 1, _not_decodable(how.encoding, extra.bad))
     frame = _frame(records, header, columns, id_column, partitions, block.file_index)
     return Parsed(start, stop, stop + extra.consumed, n_lines, error, frame)
 
 
-def _utf8(reason: str) -> str:
-    return f"not valid UTF-8 ({reason}); save the file as UTF-8"
+def _codec(encoding: str, at: int) -> str:
+    """The codec for bytes from offset ``at``: a UTF-8 byte-order mark only at the start."""
+    return "utf-8" if encoding == "utf-8-sig" and at > 0 else encoding
+
+
+def _not_decodable(encoding: str, reason: str) -> str:
+    """Why bytes that ``encoding`` cannot decode stop the read, as the file reader says it."""
+    if encoding == "utf-8-sig":
+        return (f"not valid UTF-8 ({reason}); save the file as UTF-8 or give its encoding "
+                "(--encoding latin-1)")
+    return f"not valid {encoding} ({reason}); give the file's real encoding"
 
 
 def _count_lines(data: bytes) -> int:
@@ -223,8 +265,8 @@ def _count_lines(data: bytes) -> int:
 class _Following:
     """Lines after a block's end, read only while its last record is still open."""
 
-    def __init__(self, fh, stop: int):
-        self.fh, self.stop, self.consumed = fh, stop, 0
+    def __init__(self, fh, stop: int, codec: str):
+        self.fh, self.stop, self.consumed, self.codec = fh, stop, 0, codec
         self.bad = None
         self._text = None
 
@@ -234,7 +276,7 @@ class _Following:
     def __next__(self) -> str:
         if self._text is None:
             self.fh.seek(self.stop)
-            self._text = io.TextIOWrapper(self.fh, encoding="utf-8", newline="")
+            self._text = io.TextIOWrapper(self.fh, encoding=self.codec, newline="")
         try:
             line = self._text.readline()
         except UnicodeDecodeError as e:
@@ -242,17 +284,17 @@ class _Following:
             raise StopIteration from None
         if not line:
             raise StopIteration
-        self.consumed += len(line.encode("utf-8"))
+        self.consumed += len(line.encode(self.codec))
         return line
 
 
-def _records(lines, extra, header, has_header, delimiter):
+def _records(lines, extra, header, has_header, how: CsvFormat):
     """(records as (relative line, fields), lines read, error) of one CSV block."""
     n_block = len(lines)
     records, error = [], None
     if n_block == 0:
         return records, 0, None
-    reader = csv.reader(itertools.chain(lines, extra), delimiter=delimiter, strict=True)
+    reader = how.reader(itertools.chain(lines, extra))
     line, skip = 1, has_header
     try:
         for fields in reader:
@@ -326,12 +368,13 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def read_header(path: Path, fmt: str, delimiter: str) -> list[str] | None:
-    """The stripped header of a CSV file (None for Parquet)."""
+def read_header(path: Path, fmt: str, how: CsvFormat | None = None) -> list[str] | None:
+    """The stripped header of a CSV file (None for Parquet), read as ``how`` says."""
     if fmt == "parquet":
         return None
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return [h.strip() for h in next(csv.reader(fh, delimiter=delimiter, strict=True))]
+    how = how or CsvFormat()
+    with how.open(path) as fh:
+        return [h.strip() for h in next(how.reader(fh))]
 
 
 def parquet_columns(path: Path) -> list[str]:

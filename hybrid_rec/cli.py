@@ -294,19 +294,16 @@ def _score(args, show) -> int:
 
 
 def _score_dask(args, rejects, show):
-    for option, given in (("--encoding", args.encoding), ("--explain", args.explain)):
-        if given:
-            raise ValueError(f"{option} is not supported with --engine dask yet")
     try:
         from .distributed import score_dask
     except ImportError as e:
         raise ValueError(f"--engine dask needs the dask extra (pip install "
                          f"'hybrid-rec[dask]'): {e}") from None
     return score_dask(args.model, args.users, args.out, ratings=args.ratings, rejects=rejects,
-                      k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter or ",",
-                      scheduler=args.scheduler, partitions=args.partitions,
-                      blocksize=args.blocksize, single_file=args.single_file,
-                      n_workers=args.workers, show_progress=show)
+                      k=args.k, fold_in=not args.no_fold_in, delimiter=args.delimiter,
+                      encoding=args.encoding, explain=args.explain, scheduler=args.scheduler,
+                      partitions=args.partitions, blocksize=args.blocksize,
+                      single_file=args.single_file, n_workers=args.workers, show_progress=show)
 
 
 def _demo(args, show) -> int:

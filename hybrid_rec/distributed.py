@@ -3,15 +3,16 @@
 The plan, for a users dataset and optionally a ratings dataset (each a CSV or
 Parquet file, a glob or a folder of partition files):
 
-1. The client checks every file's header and cuts the files into blocks
-   (:mod:`hybrid_rec.blocks`).
+1. The client checks every file's header, finds each CSV file's delimiter
+   and encoding (given, or detected as by :mod:`hybrid_rec.csvformat`) and
+   cuts the files into blocks (:mod:`hybrid_rec.blocks`).
 2. The model file's bytes go to every worker once, in a worker plugin that
    loads them with :func:`hybrid_rec.persistence.load_model` (no pickle).
 3. Workers read the blocks; the client turns their relative line numbers
    into file line numbers, in file order.
 4. Users and ratings are shuffled into the same partitions by a hash of the
    user id (co-partitioning), with Dask's shuffle.
-5. Each partition is checked and scored by
+5. Each partition is checked and scored (and, if asked, explained) by
    :func:`hybrid_rec.partition.score_partition` and written as one part file.
 6. The client writes the rejects file, then moves the part folder into
    place, or merges the parts into one file in input order.
@@ -37,6 +38,7 @@ from .atomic import atomic_text
 from .batch import KEPT_REJECTS, BatchReport, default_rejects_path
 from .blocks import (FILE, LINE, PART, PROBLEM, Block, dataset_files, parquet_columns,
                      plan_blocks, read_block, read_header, reread)
+from .csvformat import CsvFormat, detect
 from .exceptions import InputDataError
 from .inputs import Record, Reject, rating_columns, rating_records, user_columns, user_records
 from .partition import score_partition, write_recommendations
@@ -61,6 +63,7 @@ class _Dataset:
     columns: list[str]
     headers: list[list[str] | None]
     blocks: list[Block]
+    formats: list[CsvFormat | None]
 
     @property
     def names(self) -> list[str]:
@@ -68,7 +71,8 @@ class _Dataset:
 
 
 def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
-               fold_in: bool = True, delimiter: str = ",", scheduler=None,
+               fold_in: bool = True, delimiter: str | None = None,
+               encoding: str | None = None, explain: int = 0, scheduler=None,
                partitions: int | None = None, blocksize: int | None = DEFAULT_BLOCKSIZE,
                single_file: bool = False, n_workers: int | None = None,
                threads_per_worker: int = 1, processes: bool = True,
@@ -86,8 +90,11 @@ def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
         ``single_file=True``, one CSV file in input order.
     rejects : path, optional
         The rejects file (one CSV); default ``<out stem>.rejects.csv``.
-    k, fold_in, delimiter
-        As in :func:`hybrid_rec.batch.score_files`.
+    k, fold_in, delimiter, encoding, explain
+        As in :func:`hybrid_rec.batch.score_files`: None detects the
+        delimiter from each CSV file's header and reads UTF-8; with
+        ``explain=N`` every part file (and the single file) gets an
+        ``explanation`` column.
     scheduler : str or distributed.Client, optional
         A scheduler address (``tcp://host:8786``), a scheduler file
         (``.json``) or a connected client. None starts a local cluster on
@@ -109,10 +116,10 @@ def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
     started = time.perf_counter()
     model, payload = _model_and_bytes(model)
     spec = model.spec_
-    data = [_dataset(users, "users", user_columns(spec), delimiter, blocksize, spec)]
+    how = (delimiter, encoding)
+    data = [_dataset(users, "users", user_columns(spec), how, blocksize, spec)]
     if ratings is not None:
-        data.append(_dataset(ratings, "ratings", rating_columns(spec), delimiter, blocksize,
-                             spec))
+        data.append(_dataset(ratings, "ratings", rating_columns(spec), how, blocksize, spec))
     out = Path(out)
     rejects = Path(rejects) if rejects is not None else default_rejects_path(out)
     check_out(out, single_file)
@@ -120,9 +127,9 @@ def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
     with _connect(scheduler, n_workers, threads_per_worker, processes) as client, \
             shipped(client, payload) as key, staging(out) as folder:
         ids = [spec.users.id, spec.interactions.user]
-        frames = [_read(client, d, i, n_parts, delimiter) for d, i in zip(data, ids)]
+        frames = [_read(client, d, i, n_parts) for d, i in zip(data, ids)]
         job = _Job(key, k, fold_in, str(folder), single_file,
-                   [(d.names, d.columns) for d in data])
+                   [(d.names, d.columns) for d in data], int(explain or 0))
         results = _score(client, job, frames, show_progress)
         report = _report(results, data)
         write_rejects(rejects, report.rejects)
@@ -153,14 +160,17 @@ def _model_and_bytes(model):
     return loaded, path.read_bytes()
 
 
-def _dataset(source, what, columns, delimiter, blocksize, spec) -> _Dataset:
+def _dataset(source, what, columns, how, blocksize, spec) -> _Dataset:
+    """The dataset's files, checked; ``how`` is the (delimiter, encoding) given, or Nones."""
     files, fmt = dataset_files(source, what)
-    headers = [_check_header(p, fmt, what, columns, delimiter, spec) for p in files]
-    return _Dataset(what, files, fmt, columns, headers, plan_blocks(files, fmt, blocksize))
+    formats = [_check_header(p, fmt, what, columns, how, spec) for p in files]
+    headers = [read_header(p, fmt, f) for p, f in zip(files, formats)]
+    blocks = plan_blocks(files, fmt, blocksize, formats if fmt == "csv" else None)
+    return _Dataset(what, files, fmt, columns, headers, blocks, formats)
 
 
-def _check_header(path, fmt, what, columns, delimiter, spec):
-    """The file's header, after the same checks as the single-process reader."""
+def _check_header(path, fmt, what, columns, how, spec) -> CsvFormat | None:
+    """The CSV file's format, after the same checks as the single-process reader."""
     if fmt == "parquet":
         found = parquet_columns(path)
         missing = [c for c in columns if c not in found]
@@ -169,20 +179,20 @@ def _check_header(path, fmt, what, columns, delimiter, spec):
                                  f"columns: {', '.join(columns)}; found: {', '.join(found)}")
         return None
     reader = user_records if what == "users" else rating_records
-    records = reader(path, spec, delimiter)
+    records = reader(path, spec, *how)  # detects and logs the format, checks the header
     try:
         next(records, None)
     finally:
         records.close()
-    return read_header(path, fmt, delimiter)
+    with _quiet("hybrid_rec.csvformat"):
+        return detect(path, *how)
 
 
-def _read(client, data: _Dataset, id_column: str, n_parts: int, delimiter: str):
+def _read(client, data: _Dataset, id_column: str, n_parts: int):
     """A Dask DataFrame of the dataset's records with file line numbers, by partition."""
     import dask.dataframe as dd
 
-    kwargs = dict(columns=data.columns, id_column=id_column, partitions=n_parts,
-                  delimiter=delimiter)
+    kwargs = dict(columns=data.columns, id_column=id_column, partitions=n_parts)
     headers = [data.headers[b.file_index] for b in data.blocks]
     futures = client.map(read_block, data.blocks, headers, pure=False, **kwargs)
     placed = _place(client, data, futures, kwargs)
@@ -282,10 +292,15 @@ def _connect(scheduler, n_workers, threads_per_worker, processes):
         yield client
 
 
-@contextlib.contextmanager
 def _quiet_shuffle_notes():
     """Hide the local scheduler's routine per-shuffle notes, logged at WARNING level."""
-    notes = logging.getLogger("distributed.shuffle._scheduler_plugin")
+    return _quiet("distributed.shuffle._scheduler_plugin")
+
+
+@contextlib.contextmanager
+def _quiet(name: str):
+    """Let the logger ``name`` pass only errors for the duration."""
+    notes = logging.getLogger(name)
     level = notes.level
     notes.setLevel(logging.ERROR)
     try:
@@ -307,6 +322,7 @@ class _Job:
     staging: str
     keyed: bool
     data: list  # (file names, columns) of the users and, if given, the ratings
+    explain: int = 0
 
 
 def _score(client, job: _Job, frames, show_progress) -> list[dict]:
@@ -343,7 +359,8 @@ def _score_part(partition: int, job: _Job, users: pd.DataFrame,
     rating_recs = None
     if ratings is not None:
         rating_recs = _records(ratings, *job.data[1])
-    result = score_partition(model, user_recs, rating_recs, k=job.k, fold_in=job.fold_in)
+    result = score_partition(model, user_recs, rating_recs, k=job.k, fold_in=job.fold_in,
+                             explain=job.explain)
     first = _first_files(user_recs, columns[0])
     recs = result.recommendations
     if job.keyed:

@@ -262,13 +262,118 @@ def test_dask_options_need_the_dask_engine(model_file_100k, tmp_path):
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("option", [["--encoding", "latin-1"], ["--explain", "2"]])
-def test_options_the_dask_engine_lacks_are_one_line_errors(model_file_100k, inputs, tmp_path,
-                                                           option, capsys):
-    users, _ = inputs
-    out = tmp_path / "r.csv"
-    code = main(["score", "--engine", "dask", "--model", str(model_file_100k), "--users",
-                 str(users), "--out", str(out), "--single-file"] + option)
-    assert code == 1
-    assert f"{option[0]} is not supported with --engine dask" in capsys.readouterr().err
-    assert not out.exists()
+def rewrite(path: Path, dest: Path, delimiter: str = ",", encoding: str = "utf-8",
+            change=None) -> Path:
+    """``path``'s rows written again with another delimiter or encoding (and ``change``)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    if change is not None:
+        rows = [rows[0]] + [change(r) for r in rows[1:]]
+    with open(dest, "w", encoding=encoding, newline="") as fh:
+        csv.writer(fh, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return dest
+
+
+def test_delimiters_are_detected_from_each_header(model_file_100k, inputs, client, tmp_path,
+                                                  caplog):
+    users, ratings = inputs
+    users = rewrite(users, tmp_path / "users.csv", ";")
+    ratings = rewrite(ratings, tmp_path / "ratings.csv", "\t")
+    _, want, want_rejects = single_process(model_file_100k, users, ratings, tmp_path)
+    out = tmp_path / "dask.csv"
+    with caplog.at_level("INFO", logger="hybrid_rec.csvformat"):
+        score_dask(model_file_100k, users, out, ratings=ratings, k=5, scheduler=client,
+                   partitions=3, blocksize=600, single_file=True)
+    assert_same_lists(pd.read_csv(out), want)
+    assert (tmp_path / "dask.rejects.csv").read_text() == want_rejects
+    told = [r.getMessage() for r in caplog.records if r.name == "hybrid_rec.csvformat"]
+    assert told == ["users.csv: delimiter ';' (detected from the header), encoding utf-8 "
+                    "(default)", "ratings.csv: delimiter tab (detected from the header), "
+                    "encoding utf-8 (default)"]
+
+
+def accented(row: list[str]) -> list[str]:
+    """Non-ASCII text in the id, the occupation (an unseen one) and the note."""
+    if len(row) < 6 or not row[0].startswith("u"):
+        return row
+    n = int(row[0][1:])
+    if n % 3 == 0:
+        row = [f"ü{n}", row[1], row[2], "écrivain", row[4], f"café «{n}»\nnaïve"]
+    return row
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_encoding_is_given_on_the_command_line(model_file_100k, inputs, client, tmp_path,
+                                               capsys, encoding):
+    users, ratings = inputs
+    users = rewrite(users, tmp_path / "users.csv", encoding=encoding, change=accented)
+    ratings = rewrite(ratings, tmp_path / "ratings.csv", encoding=encoding,
+                      change=lambda r: [f"ü{r[0][1:]}" if r[0][1:].isdigit() and
+                                        int(r[0][1:]) % 3 == 0 else r[0]] + r[1:])
+    model = HybridRecommender.load(model_file_100k)
+    want_out = tmp_path / "single.csv"
+    want_report = score_files(model, users, want_out, ratings=ratings, k=5, encoding=encoding)
+    want = pd.read_csv(want_out)
+    assert want.user_id.str.startswith("ü").sum() > 10
+    out = tmp_path / "dask.csv"
+    code = main(["--no-progress", "score", "--engine", "dask", "--scheduler",
+                 client.scheduler.address, "--model", str(model_file_100k), "--users",
+                 str(users), "--ratings", str(ratings), "--out", str(out), "--single-file",
+                 "--k", "5", "--encoding", encoding, "--blocksize", "500", "--partitions", "3"])
+    assert code == EXIT_PARTIAL
+    assert want_report.summary() in capsys.readouterr().err
+    assert_same_lists(pd.read_csv(out), want)
+    assert ((tmp_path / "dask.rejects.csv").read_text(encoding="utf-8") ==
+            (tmp_path / "single.rejects.csv").read_text(encoding="utf-8"))
+    if encoding == "latin-1":  # read as UTF-8, both engines stop with the same message
+        with pytest.raises(InputDataError) as single:
+            score_files(model, users, tmp_path / "x.csv", k=5)
+        with pytest.raises(InputDataError) as dask:
+            score_dask(model, users, tmp_path / "y.csv", k=5, scheduler=client,
+                       blocksize=500, single_file=True)
+        assert str(dask.value) == str(single.value)
+        assert "line 5: not valid UTF-8" in str(single.value)
+
+
+def test_utf16_files_are_read_whole_and_latin1_files_in_blocks(tmp_path):
+    from hybrid_rec.csvformat import detect
+
+    for encoding, n_blocks in (("utf-16", 1), ("latin-1", 5), ("utf-8", 5)):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_text("user_id,x\n" + "é,1\n" * 200, encoding=encoding)
+        blocks = plan_blocks([path], "csv", path.stat().st_size // 5 + 1,
+                             [detect(path, encoding=encoding)])
+        assert len(blocks) == n_blocks
+
+
+def test_explanations_equal_the_single_process_ones(model_file_100k, inputs, client, tmp_path):
+    users, ratings = inputs
+    model = HybridRecommender.load(model_file_100k)
+    score_files(model, users, tmp_path / "single.csv", ratings=ratings, k=5, explain=2)
+    want = pd.read_csv(tmp_path / "single.csv", keep_default_na=False)
+    assert list(want.columns) == ["user_id", "rank", "item_id", "score", "title",
+                                  "explanation"]
+    assert (want.explanation != "").mean() > 0.9
+    out = tmp_path / "dask.csv"
+    code = main(["--no-progress", "score", "--engine", "dask", "--scheduler",
+                 client.scheduler.address, "--model", str(model_file_100k), "--users",
+                 str(users), "--ratings", str(ratings), "--out", str(out), "--single-file",
+                 "--k", "5", "--explain", "2", "--blocksize", "1KB", "--partitions", "3"])
+    assert code == EXIT_PARTIAL
+    parts = tmp_path / "parts"
+    score_dask(model, users, parts, ratings=ratings, k=5, explain=2, scheduler=client,
+               partitions=2)
+    frames = [pd.read_csv(p, keep_default_na=False) for p in sorted(parts.iterdir())]
+    order = {u: n for n, u in enumerate(want.user_id.unique())}
+    merged = pd.concat(frames).sort_values("user_id", key=lambda s: s.map(order),
+                                           kind="stable").reset_index(drop=True)
+    for got in (pd.read_csv(out, keep_default_na=False), merged):
+        assert list(got.columns) == list(want.columns)
+        assert_same_lists(got, want)
+        same = got.item_id.to_numpy() == want.item_id.to_numpy()
+        labels = [f.explanation.str.replace(r"\([^)]*\)", "", regex=True)[same]
+                  for f in (got, want)]
+        assert labels[0].equals(labels[1])
+        numbers = [f.explanation[same].str.findall(r"\(([-+0-9.]+)\)").explode().astype(float)
+                   for f in (got, want)]
+        np.testing.assert_allclose(numbers[0], numbers[1], atol=2e-3, rtol=0)
