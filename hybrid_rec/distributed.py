@@ -63,7 +63,6 @@ class _Dataset:
     columns: list[str]
     headers: list[list[str] | None]
     blocks: list[Block]
-    formats: list[CsvFormat | None]
 
     @property
     def names(self) -> list[str]:
@@ -166,7 +165,7 @@ def _dataset(source, what, columns, how, blocksize, spec) -> _Dataset:
     formats = [_check_header(p, fmt, what, columns, how, spec) for p in files]
     headers = [read_header(p, fmt, f) for p, f in zip(files, formats)]
     blocks = plan_blocks(files, fmt, blocksize, formats if fmt == "csv" else None)
-    return _Dataset(what, files, fmt, columns, headers, blocks, formats)
+    return _Dataset(what, files, fmt, columns, headers, blocks)
 
 
 def _check_header(path, fmt, what, columns, how, spec) -> CsvFormat | None:
