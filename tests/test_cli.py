@@ -224,3 +224,21 @@ def test_score_explain_defaults_to_three_reasons(model_file_100k, good_files, tm
     recs = pd.read_csv(out, keep_default_na=False)
     n2 = recs.loc[recs.user_id == "n2", "explanation"]
     assert (n2.str.count("; ") == 2).all()
+
+
+def test_the_same_score_command_twice_gives_byte_identical_files(model_file_100k, good_files,
+                                                                 tmp_path):
+    users, ratings = good_files
+    with open(users, "a", encoding="utf-8") as fh:
+        fh.write("n4,abc,F,writer,10001\n")          # one reject, so rejects are compared too
+    outputs = []
+    for run in (1, 2):
+        out = tmp_path / f"run{run}" / "recs.csv"
+        out.parent.mkdir()
+        code = main(["-q", "--no-progress", "score", "--model", str(model_file_100k),
+                     "--users", str(users), "--ratings", str(ratings), "--k", "20",
+                     "--explain", "--out", str(out)])
+        assert code == EXIT_PARTIAL
+        outputs.append((out.read_bytes(), (out.parent / "recs.rejects.csv").read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0].count(b"\n") == 1 + 3 * 20 and b"n4" in outputs[0][1]

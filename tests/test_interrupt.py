@@ -96,3 +96,59 @@ def test_killed_train_leaves_the_previous_model(small_model_100k, tmp_path):
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.npz", "spec.toml"]
     assert len(HybridRecommender.load(out).item_ids) == 1682
+
+
+# Runs ``hybrid-rec train`` in this process with the model writer paused after
+# its second array: the parent sees "PAUSED" on stderr and kills the run while
+# the model file is half written.
+PAUSED_TRAIN = """
+import sys, time
+import numpy as np
+from hybrid_rec.cli import main
+
+write_array = np.lib.format.write_array
+written = []
+
+def paused(fp, array, *args, **kwargs):
+    write_array(fp, array, *args, **kwargs)
+    written.append(1)
+    if len(written) == 2:
+        print("PAUSED", file=sys.stderr, flush=True)
+        time.sleep(600)
+
+np.lib.format.write_array = paused
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_train_killed_while_writing_the_model_leaves_the_previous_one(small_model_100k,
+                                                                      tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(2)
+    pd.DataFrame({"user_id": rng.integers(1, 50, 400), "item_id": rng.integers(1, 80, 400),
+                  "rating": rng.integers(1, 6, 400), "timestamp": np.arange(400)}).to_csv(
+        data / "interactions.csv", index=False)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[interactions]\nuser = "user_id"\nitem = "item_id"\n[users]\n'
+                    'id = "user_id"\n[[users.features]]\nkind = "identity"\n[items]\n'
+                    'id = "item_id"\n[[items.features]]\nkind = "identity"\n')
+    out = tmp_path / "model.npz"
+    small_model_100k.save(out)
+    before = out.read_bytes()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_TRAIN, "--no-progress", "-q", "train", "--spec",
+         str(spec), "--data", str(data), "--epochs", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if line.strip() == "PAUSED":
+                temps = [p for p in tmp_path.iterdir() if p.name.startswith(".model.npz.")]
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(temps) == 1        # the model was being written beside the target
+    assert out.read_bytes() == before
+    assert len(HybridRecommender.load(out).item_ids) == 1682
