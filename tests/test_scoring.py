@@ -4,7 +4,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from hybrid_rec.scoring import to_frame, top_k
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hybrid_rec.scoring import _select, group_width, select_grouped, to_frame, top_k
 
 
 def scores_of(user_vectors, user_biases, item_vectors, item_biases):
@@ -140,3 +143,43 @@ def test_large_random_problem_matches_brute_force():
     want = np.sort(np.where(exclude.toarray() != 0, -np.inf, scores_of(uv, ub, iv, ib)),
                    axis=1)[:, ::-1][:, :10]
     np.testing.assert_allclose(scores, want, rtol=1e-5, atol=1e-5)
+
+
+def test_catalogues_large_enough_are_selected_through_groups():
+    assert group_width(1_682, 10) == 16
+    assert group_width(10_000, 10) == 32
+    assert group_width(50_000, 10) == 64
+    assert group_width(500, 10) == 0          # too few items per candidate: whole rows
+    assert group_width(10_000, 500) == 0
+
+
+def test_grouped_top_k_matches_brute_force_with_ties_and_exclusions():
+    rng = np.random.default_rng(7)
+    n_users, n_items = 60, 2_001          # not a multiple of the group width: padded
+    uv = rng.integers(-2, 3, size=(n_users, 2)).astype(np.float32)   # many exact ties
+    iv = rng.integers(-2, 3, size=(n_items, 2)).astype(np.float32)
+    ub, ib = np.zeros(n_users, np.float32), rng.integers(0, 2, n_items).astype(np.float32)
+    dense = rng.random((n_users, n_items)) < 0.2
+    dense[0] = True                       # a user who rated everything: an empty list
+    dense[1, 5:] = True                   # fewer items left than k
+    exclude = sp.csr_matrix(dense.astype(np.float32))
+    assert group_width(n_items, 10) > 0
+    idx, scores = top_k(uv, ub, iv, ib, k=10, exclude=exclude, chunk_size=7)
+    expected = brute_force(scores_of(uv, ub, iv, ib), 10, exclude)
+    assert [row[row >= 0].tolist() for row in idx] == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_grouped_selection_equals_whole_row_selection(data):
+    group = data.draw(st.sampled_from([2, 4, 8, 16]))
+    n_groups = data.draw(st.integers(1, 40))
+    rows = data.draw(st.integers(1, 5))
+    k = data.draw(st.integers(1, 12))
+    cells = data.draw(st.lists(st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 1.0, 2.0]),
+                               min_size=rows * group * n_groups,
+                               max_size=rows * group * n_groups))
+    block = np.array(cells, dtype=np.float32).reshape(rows, group * n_groups)
+    k = min(k, block.shape[1])
+    got, want = select_grouped(block, k, group), _select(block, k)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
