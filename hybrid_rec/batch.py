@@ -22,6 +22,9 @@ one partition without spilling; the output is the same either way.
 from __future__ import annotations
 
 import csv
+import ctypes
+import functools
+import gc
 import logging
 import math
 import os
@@ -232,6 +235,8 @@ class _Job:
                 report.add(result)
                 _write_runs(folder, b, result, runs)
                 bar.update(result.users_read)
+                del users_in, ratings_in, result
+                release_memory()
         columns = list(RECOMMENDATION_COLUMNS[:4])
         if self.model.item_titles_ is not None:
             columns.append(RECOMMENDATION_COLUMNS[4])
@@ -246,6 +251,29 @@ class _Job:
             for kind in ("user_rejects", "rating_rejects"):
                 writer.writerows(merge_runs(runs[kind], line_column=1))
         return report
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the operating system.
+
+    A bucket's records and frames are freed before the next bucket is read,
+    but glibc's allocator keeps most freed pages mapped, so without this the
+    resident size creeps up bucket after bucket (measured: by about a third
+    over ten buckets) although the live data does not grow. ``malloc_trim``
+    is glibc's; elsewhere only the garbage collection runs.
+    """
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError, TypeError):
+        return None
 
 
 def _write_runs(folder: Path, bucket: int, result, runs: dict) -> None:

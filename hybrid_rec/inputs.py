@@ -234,27 +234,25 @@ def check_ratings(records: Iterable[Record], spec: Spec, users: UserCheck, items
     for record in records:
         n_read += 1
         entries.append(_rating_entry(record, inter, users))
-    known = _known_items([e[2] for e in entries if not isinstance(e, Reject)], items)
+    known = _known_items([e[3] for e in entries if not isinstance(e, Reject)], items)
     rows, rejects, where = [], [], {}
     for entry in entries:
         if isinstance(entry, Reject):
             rejects.append(entry)
             continue
-        record, uid, item, rating, why = entry
+        file, line, uid, item, rating, text, why = entry
         if not known[item]:
-            rejects.append(Reject(record.file, record.line, uid, inter.item, item,
-                                  _unknown_item(item, items)))
+            rejects.append(Reject(file, line, uid, inter.item, item, _unknown_item(item, items)))
         elif why:
-            rejects.append(Reject(record.file, record.line, uid, inter.rating,
-                                  record.cells[inter.rating], why))
+            rejects.append(Reject(file, line, uid, inter.rating, text, why))
         else:
             if (uid, item) in where:  # the last rating of an item wins
-                earlier, first = where[(uid, item)]
+                earlier, first_file, first_line = where[(uid, item)]
                 rows[earlier] = None
-                rejects.append(Reject(first.file, first.line, uid, inter.item, item,
-                                      f"the same item is rated again on line {record.line}; "
+                rejects.append(Reject(first_file, first_line, uid, inter.item, item,
+                                      f"the same item is rated again on line {line}; "
                                       "the last rating wins"))
-            where[(uid, item)] = (len(rows), record)
+            where[(uid, item)] = (len(rows), file, line)
             rows.append([uid, item, rating][: len(columns)])
     rows = [r for r in rows if r is not None]
     rejects.sort(key=lambda r: (r.file, r.line))
@@ -279,7 +277,8 @@ def _unknown_item(item: str, items: IdMap) -> str:
 
 
 def _rating_entry(record: Record, inter, users: UserCheck):
-    """A Reject, or (record, user id, item text, rating, why the rating is bad or None).
+    """A Reject, or (file, line, user id, item text, rating, rating text, why the
+    rating is bad or None): the record's dict of cells is not kept.
 
     The item is checked later for all records at once; a bad rating counts
     only when the item is known, so reasons keep the order user, item, rating.
@@ -293,10 +292,11 @@ def _rating_entry(record: Record, inter, users: UserCheck):
         reason = (f"the user was rejected on line {users.seen[uid]} of the users file"
                   if uid in users.seen else "the user is not in the users file")
         return Reject(record.file, record.line, uid, inter.user, uid, reason)
-    rating, why = None, None
+    rating, text, why = None, "", None
     if inter.rating:
-        rating, why = _rating(cells[inter.rating], inter.rating_scale)
-    return record, uid, item, rating, why
+        text = cells[inter.rating]
+        rating, why = _rating(text, inter.rating_scale)
+    return record.file, record.line, uid, item, rating, text, why
 
 
 def _known_items(texts: list[str], items: IdMap) -> dict[str, bool]:

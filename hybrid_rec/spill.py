@@ -64,11 +64,11 @@ class BucketSpill:
         self.close()
 
 
-def read_bucket(path: Path, file_name: str, columns: list[str]) -> list[Record]:
-    """The records spilled to one bucket file, in input order."""
+def read_bucket(path: Path, file_name: str, columns: list[str]) -> Iterator[Record]:
+    """Stream the records spilled to one bucket file, in input order."""
     with open(path, encoding="utf-8", newline="") as fh:
-        return [Record(file_name, int(row[0]), dict(zip(columns, row[2:])), row[1] or None)
-                for row in csv.reader(fh)]
+        for row in csv.reader(fh):
+            yield Record(file_name, int(row[0]), dict(zip(columns, row[2:])), row[1] or None)
 
 
 def merge_runs(paths: Iterable[Path], line_column: int = 0) -> Iterator[list[str]]:
