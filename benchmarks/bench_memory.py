@@ -76,10 +76,28 @@ def _child_main(model: str, users: str, ratings: str, out: str, bucket_bytes: st
         report = score_files(loaded, users, out, ratings=ratings,
                              bucket_bytes=int(bucket_bytes), show_progress=False)
         seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_mb": peak_kb / 1024, "seconds": seconds,
+    print(json.dumps({"peak_mb": _peak_kb() / 1024, "seconds": seconds,
                       "input_mb": size / 2**20,
                       "buckets": report.buckets if report else 0}))
+
+
+def _peak_kb() -> int:
+    """This process's own peak resident size in kB.
+
+    On Linux ``ru_maxrss`` is no good here: a child started by a large parent
+    inherits the parent's peak (the kernel keeps the larger of the two across
+    ``exec``), so the smaller runs would all report the parent's size. The
+    ``VmHWM`` line of /proc/self/status belongs to this process's own memory
+    map. Elsewhere ``ru_maxrss`` is all there is.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:

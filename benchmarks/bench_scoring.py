@@ -11,6 +11,12 @@ each user's 5 rated items excluded) against the same item representations.
   ``np.argsort`` of every row instead of a partial selection.
 - bare limit: per chunk one product ``U @ Q.T`` (no biases) and one
   ``np.argpartition``: no masking, no ordering of the k, nothing else.
+- grouped bare: the same product and the partial selection ours uses
+  (group maxima, then ``argpartition`` over the chosen groups' cells), with
+  no biases, masking, tie rule or ordering. Since ours selects through
+  groups, this is the bare limit of our own method.
+- product only: the chunked product and nothing else, the floor of any
+  method that scores every pair.
 
 Slow alternatives are timed on a subsample of users and extrapolated
 linearly; the table says so.
@@ -23,7 +29,7 @@ import time
 
 import numpy as np
 
-from hybrid_rec.scoring import BLOCK_CELLS, top_k
+from hybrid_rec.scoring import BLOCK_CELLS, group_width, top_k
 
 from .common import Table, first_ratings, fit, movielens, new_users_like, seconds_side_by_side
 
@@ -32,14 +38,17 @@ K = 10
 
 def run(quick: bool = False) -> Table:
     table = Table("scoring: top-10 for new users", [
-        "users x items", "ours s", "predict s", "full sort s", "bare s",
-        "predict/ours", "sort/ours", "ours/bare", "agree"])
+        "users x items", "ours s", "predict s", "full sort s", "bare s", "grouped bare s",
+        "product s", "predict/ours", "sort/ours", "ours/bare", "ours/grouped bare",
+        "ours/product", "agree", "agree up to near-ties"])
     for label, users, items in _sizes(quick):
         _one(table, label, users, items, quick)
     table.note("predict s and full sort s are extrapolated from a subsample of users "
                "(see 'subsample'); ours and bare score every user")
     table.note("agree: share of subsampled users whose 10 items (in order) are the same "
-               "in ours and in the full sort")
+               "in ours and in the full sort; up to near-ties: the same where the items "
+               "that differ have float64 scores within 1e-5 (float32 sums in another "
+               "order may swap them)")
     table.note(f"lightfm predict ran with num_threads={os.cpu_count()}; "
                "BLAS threads as the machine's default")
     return table
@@ -71,7 +80,9 @@ def _one(table: Table, label: str, n_users: int, n_items, quick: bool) -> None:
     ib, iv = model.item_bias_vector_, model.item_vectors_
 
     best = seconds_side_by_side({"ours": lambda: top_k(uv, ub, iv, ib, K, exclude),
-                                 "bare": lambda: _bare(uv, iv)}, rounds=3)
+                                 "bare": lambda: _bare(uv, iv, "argpartition"),
+                                 "grouped": lambda: _bare(uv, iv, "grouped"),
+                                 "product": lambda: _bare(uv, iv, None)}, rounds=3)
     ours, bare = best["ours"], best["bare"]
     sample = np.random.default_rng(3).choice(n_users, size=min(n_users, 200 if quick
                                                                else 500), replace=False)
@@ -82,10 +93,20 @@ def _one(table: Table, label: str, n_users: int, n_items, quick: bool) -> None:
     scale = n_users / len(sample)
     ours_idx, _ = top_k(uv[sample], ub[sample], iv, ib, K, exclude[sample])
     agree = float(np.mean((ours_idx == sorted_idx).all(axis=1)))
+    # Where the lists differ, are the differing items only float32 near-ties?
+    exact = (uv[sample].astype(np.float64) @ iv.T.astype(np.float64) + ib
+             + ub[sample, None].astype(np.float64))
+    rows = np.arange(len(sample))[:, None]
+    equivalent = float(np.mean(np.isclose(exact[rows, ours_idx], exact[rows, sorted_idx],
+                                          rtol=1e-5, atol=1e-5).all(axis=1)))
     table.add(**{"users x items": label, "ours s": ours, "predict s": t_predict * scale,
                  "full sort s": t_sort * scale, "bare s": bare,
+                 "grouped bare s": best["grouped"], "product s": best["product"],
                  "predict/ours": t_predict * scale / ours, "sort/ours": t_sort * scale / ours,
-                 "ours/bare": ours / bare, "agree": agree, "subsample": len(sample),
+                 "ours/bare": ours / bare, "ours/grouped bare": ours / best["grouped"],
+                 "ours/product": ours / best["product"], "agree": agree,
+                 "agree up to near-ties": equivalent,
+                 "subsample": len(sample),
                  "predict_agree": float(np.mean((predicted == sorted_idx).all(axis=1)))})
 
 
@@ -95,16 +116,33 @@ def _timed(fn):
     return time.perf_counter() - started, out
 
 
-def _bare(uv: np.ndarray, iv: np.ndarray) -> None:
-    n = len(iv)
+def _bare(uv: np.ndarray, iv: np.ndarray, select: str | None) -> None:
+    """Chunked products, then ``select``: "argpartition", "grouped" or None (none)."""
+    group = group_width(len(iv), K) if select == "grouped" else 0
+    n = -(-len(iv) // group) * group if group else len(iv)
     chunk = max(1, BLOCK_CELLS // n)
-    q = np.ascontiguousarray(iv, dtype=np.float32)
+    q = np.zeros((n, iv.shape[1]), dtype=np.float32)
+    q[:len(iv)] = iv
     block = np.empty((min(chunk, len(uv)), n), dtype=np.float32)
     for start in range(0, len(uv), chunk):
         part = uv[start:start + chunk]
         out = block[:len(part)]
         np.matmul(part, q.T, out=out)
-        np.argpartition(out, n - K, axis=1)[:, n - K:]
+        if select == "argpartition":
+            np.argpartition(out, n - K, axis=1)[:, n - K:]
+        elif select == "grouped":
+            _grouped_selection(out, group)
+
+
+def _grouped_selection(block: np.ndarray, group: int) -> np.ndarray:
+    """The candidate step of :func:`hybrid_rec.scoring.select_grouped`, nothing more."""
+    rows, n_groups = len(block), block.shape[1] // group
+    maxima = block.reshape(rows, group, n_groups).max(axis=1)
+    chosen = np.argpartition(maxima, n_groups - K, axis=1)[:, n_groups - K:]
+    columns = (chosen[:, None, :] + (np.arange(group) * n_groups)[None, :, None]).reshape(
+        rows, group * K)
+    candidates = np.take_along_axis(block, columns, axis=1)
+    return np.argpartition(candidates, group * K - K, axis=1)[:, group * K - K:]
 
 
 def _full_sort(uv, ub, iv, ib, exclude) -> np.ndarray:
