@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .threads import SMALL_ROWS, single_blas_thread
+from .threads import SMALL_CELLS, single_blas_thread
 
 __all__ = ["fold_in", "fold_in_many"]
 
@@ -122,7 +122,7 @@ def fold_in_many(item_vectors: np.ndarray, item_biases: np.ndarray, starts: np.n
         part = rows[lo:lo + chunk]
         u0 = np.asarray(starts[part], dtype=np.float64)
         target = temperature * np.asarray(signal[part] @ q)
-        with single_blas_thread(len(part) < SMALL_ROWS):
+        with single_blas_thread(len(part) * len(q) < SMALL_CELLS):
             out[part] = _newton(q, b, moments, u0, target, totals[part], *settings)
     return out
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .threads import SMALL_ROWS, single_blas_thread
+from .threads import SMALL_CELLS, single_blas_thread
 
 __all__ = ["BLOCK_CELLS", "group_width", "select_grouped", "top_k", "to_frame"]
 
@@ -81,7 +81,7 @@ def top_k(user_vectors: np.ndarray, user_biases: np.ndarray, item_vectors: np.nd
         users = _augmented(user_vectors[start:stop], user_biases[start:stop],
                            np.ones(stop - start))
         scored = block[:stop - start]
-        with single_blas_thread(stop - start < SMALL_ROWS):
+        with single_blas_thread((stop - start) * width < SMALL_CELLS):
             np.matmul(users, items.T, out=scored)
         scored[:, n_items:] = -np.inf
         if exclude is not None:

@@ -7,19 +7,22 @@ other builds) before the process starts, or at run time with
 ``threadpoolctl.threadpool_limits``. Results do not depend on it beyond float
 rounding. The rest (softmax, selection, CSV) runs on one thread.
 
-Products with few rows gain nothing from threads, and OpenBLAS threads can
-cost far more than the product itself when the machine is busy, so such
-products run under :func:`single_blas_thread`.
+Small products gain nothing from threads, and OpenBLAS threads can cost far
+more than the product itself when the machine is busy, so products of fewer
+than ``SMALL_CELLS`` output cells run under :func:`single_blas_thread`. The
+size is counted in cells, not rows: a chunk of 80 users against 50,000
+items is a large product.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-__all__ = ["SMALL_ROWS", "single_blas_thread"]
+__all__ = ["SMALL_CELLS", "single_blas_thread"]
 
-# Below this many rows a product runs on one BLAS thread.
-SMALL_ROWS = 256
+# Below this many output cells (about 256 users x 2,000 items) a product runs
+# on one BLAS thread.
+SMALL_CELLS = 2**19
 
 _controller = None
 
