@@ -258,8 +258,8 @@ def release_memory() -> None:
 
     A bucket's records and frames are freed before the next bucket is read,
     but glibc's allocator keeps most freed pages mapped, so without this the
-    resident size creeps up bucket after bucket (measured: by about a third
-    over ten buckets) although the live data does not grow. ``malloc_trim``
+    resident size creeps up bucket after bucket (measured: by about a
+    quarter over ten buckets) although the live data does not grow. ``malloc_trim``
     is glibc's; elsewhere only the garbage collection runs.
     """
     gc.collect()
