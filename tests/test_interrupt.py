@@ -66,18 +66,24 @@ def test_killed_score_leaves_the_previous_output(model_file_100k, tmp_path):
     assert rejects.read_text() == "file,line,user_id,column,value,reason\n"
 
 
-def test_killed_train_leaves_the_previous_model(small_model_100k, tmp_path):
-    data = tmp_path / "data"
+def small_training_job(folder: Path, seed: int) -> tuple[Path, Path]:
+    """(data folder, spec) of a tiny ids-only training job under ``folder``."""
+    data = folder / "data"
     data.mkdir()
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     pd.DataFrame({"user_id": rng.integers(1, 50, 400), "item_id": rng.integers(1, 80, 400),
                   "rating": rng.integers(1, 6, 400), "timestamp": np.arange(400)}).to_csv(
         data / "interactions.csv", index=False)
-    spec = tmp_path / "spec.toml"
+    spec = folder / "spec.toml"
     spec.write_text('[interactions]\nuser = "user_id"\nitem = "item_id"\nrating = "rating"\n'
                     'time = "timestamp"\n[users]\nid = "user_id"\n[[users.features]]\n'
                     'kind = "identity"\n[items]\nid = "item_id"\n[[items.features]]\n'
                     'kind = "identity"\n')
+    return data, spec
+
+
+def test_killed_train_leaves_the_previous_model(small_model_100k, tmp_path):
+    data, spec = small_training_job(tmp_path, seed=1)
     out = tmp_path / "model.npz"
     small_model_100k.save(out)
     before = out.read_bytes()
@@ -123,16 +129,7 @@ sys.exit(main(sys.argv[1:]))
 
 def test_train_killed_while_writing_the_model_leaves_the_previous_one(small_model_100k,
                                                                       tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.default_rng(2)
-    pd.DataFrame({"user_id": rng.integers(1, 50, 400), "item_id": rng.integers(1, 80, 400),
-                  "rating": rng.integers(1, 6, 400), "timestamp": np.arange(400)}).to_csv(
-        data / "interactions.csv", index=False)
-    spec = tmp_path / "spec.toml"
-    spec.write_text('[interactions]\nuser = "user_id"\nitem = "item_id"\n[users]\n'
-                    'id = "user_id"\n[[users.features]]\nkind = "identity"\n[items]\n'
-                    'id = "item_id"\n[[items.features]]\nkind = "identity"\n')
+    data, spec = small_training_job(tmp_path, seed=2)
     out = tmp_path / "model.npz"
     small_model_100k.save(out)
     before = out.read_bytes()
