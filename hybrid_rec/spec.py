@@ -253,10 +253,11 @@ class _Checker:
 
     def feature(self, entry: dict, where: str, id_col: str) -> FeatureSpec:
         kind = entry.get("kind")
+        if "name" in entry or kind in FEATURE_KINDS:
+            where = f"{where} ({entry.get('name', kind)})"
         if kind not in FEATURE_KINDS:
             raise self.fail(where, f"key 'kind' must be one of {', '.join(FEATURE_KINDS)}, "
                                    f"got {kind!r}")
-        where = f"{where} ({entry.get('name', kind)})"
         self.keys(entry, where, _COMMON_KEYS | _KIND_KEYS[kind])
         name = self.string(entry, where, "name", required=kind != "identity") or "id"
         if ":" in name:

@@ -123,8 +123,9 @@ def test_rating_rules_need_rating_column():
 
 @pytest.mark.parametrize("entry, message", [
     ({"name": "g", "kind": "colour", "column": "c"},
-     r"\[users.features.0\] key 'kind' must be one of category, multi, bucket, prefix, tags, "
-     r"identity, got 'colour'"),
+     r"\[users.features.0 \(g\)\] key 'kind' must be one of category, multi, bucket, prefix, "
+     r"tags, identity, got 'colour'"),
+    ({"kind": "colour", "column": "c"}, r"\[users.features.0\] key 'kind' must be one of "),
     ({"name": "g", "kind": "category", "column": "c", "edges": [1]},
      r"\[users.features.0 \(g\)\] unknown key 'edges'; allowed keys: column, kind, min_count"),
     ({"kind": "category", "column": "c"}, r"\[users.features.0 \(category\)\] key 'name' is "
