@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_text
+from .exceptions import InputDataError
 from .inputs import Reject, rating_columns, rating_records, user_columns, user_records
 from .partition import RECOMMENDATION_COLUMNS, score_partition, write_recommendations
 from .progress import progress
 from .spill import BucketSpill, merge_runs, read_bucket
 
-__all__ = ["BUCKET_BYTES", "BatchReport", "default_rejects_path", "score_files"]
+__all__ = ["BUCKET_BYTES", "BatchReport", "check_output_paths", "default_rejects_path",
+           "score_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,24 @@ class BatchReport:
             self.rejects.extend(result.rejects[:room])
 
 
+def check_output_paths(out: str | Path, rejects: str | Path, inputs) -> None:
+    """Refuse an output that is the other output or one of the ``inputs`` files.
+
+    Either would be overwritten without a word: the rejects lost under the
+    recommendations, or an input file replaced by an output.
+    """
+    def same(a, b) -> bool:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+    if same(out, rejects):
+        raise InputDataError(f"the rejects file and the output are the same file ({out}); "
+                             "give --rejects another name")
+    for target, option in ((out, "the output"), (rejects, "the rejects file")):
+        for source in inputs:
+            if source is not None and same(target, source):
+                raise InputDataError(f"{option} would overwrite the input file {source}")
+
+
 def default_rejects_path(out: str | Path) -> Path:
     """``recs.csv`` -> ``recs.rejects.csv``, next to the output."""
     out = Path(out)
@@ -147,6 +167,7 @@ def score_files(model, users: str | Path, out: str | Path, ratings: str | Path |
     started = time.perf_counter()
     model._check_fitted()
     rejects = Path(rejects) if rejects is not None else default_rejects_path(out)
+    check_output_paths(out, rejects, (users, ratings))
     n_items = len(model.item_ids_)
     if k > n_items:
         logger.warning("k = %d is more than the %d items of the catalogue: each list holds "

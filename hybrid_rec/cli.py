@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -228,6 +229,7 @@ def main(argv=None) -> int:
     previous = (list(logger.handlers), logger.level, logger.propagate)
     _setup_logging(args)
     show = False if args.no_progress else None
+    on_term = _raise_on_sigterm()
     try:
         return _COMMANDS[args.command](args, show)
     except (HybridRecError, ValueError, OSError) as e:
@@ -236,8 +238,32 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("hybrid-rec: interrupted; no output was written", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("hybrid-rec: terminated; no output was written", file=sys.stderr)
+        return 143
     finally:
         logger.handlers[:], logger.level, logger.propagate = previous
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so temporary files and folders are removed."""
+
+
+def _raise_on_sigterm():
+    """Turn SIGTERM into :class:`_Terminated`; returns the previous handler (None if unset).
+
+    Without this, SIGTERM ends the process at once and leaves the output's
+    temporary file and the spill folder behind. SIGKILL cannot be caught.
+    """
+    def handler(signum, frame):
+        raise _Terminated
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 def _check_engine(parser, args) -> None:
@@ -268,13 +294,14 @@ def _train(args, show) -> int:
 
 
 def _score(args, show) -> int:
-    from .batch import default_rejects_path, score_files
+    from .batch import check_output_paths, default_rejects_path, score_files
     from .model import HybridRecommender
 
     folder = args.engine == "dask" and not args.single_file
     _check_folder("--out", args.out, is_folder=folder)
     _check_folder("--rejects", args.rejects)
     rejects = args.rejects or default_rejects_path(args.out)
+    check_output_paths(args.out, rejects, (args.model, args.users, args.ratings))
     if args.engine == "dask":
         report = _score_dask(args, rejects, show)
     else:
