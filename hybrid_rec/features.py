@@ -121,6 +121,8 @@ class BucketKind(FeatureKind):
         if text is None:
             return None
         try:
+            if "_" in text:  # Python's digit grouping (1_000), not a number in data
+                raise ValueError
             x = float(text)
         except ValueError:
             raise ValueError(f"not a number: {text!r}") from None

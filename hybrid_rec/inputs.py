@@ -108,6 +108,11 @@ def _rows(path: Path, delimiter: str | None, required: list[str], what: str,
                 raise InputDataError(
                     f"{path}: line 1: {what} file has no column {missing[0]!r}; required "
                     f"columns: {', '.join(required)}; found: {', '.join(header) or '(none)'}")
+            repeated = [c for c in required if header.count(c) > 1]
+            if repeated:
+                raise InputDataError(
+                    f"{path}: line 1: column {repeated[0]!r} appears {header.count(repeated[0])} "
+                    "times in the header; which one holds the data cannot be told")
             line = reader.line_num + 1
             for fields in reader:
                 if any(f.strip() for f in fields):
@@ -119,6 +124,9 @@ def _rows(path: Path, delimiter: str | None, required: list[str], what: str,
                 line = reader.line_num + 1
         except UnicodeDecodeError as e:
             raise InputDataError(_decode_error(path, fmt, e)) from None
+        except UnicodeError as e:  # a codec's own complaint, e.g. UTF-16 without a BOM
+            raise InputDataError(f"{path}: line 1: cannot be read as {fmt.encoding}: {e}; "
+                                 "give the file's real encoding") from None
         except csv.Error as e:
             raise InputDataError(f"{path}: line {reader.line_num}: malformed CSV: {e}") from e
 
