@@ -149,3 +149,49 @@ def test_train_killed_while_writing_the_model_leaves_the_previous_one(small_mode
     assert len(temps) == 1        # the model was being written beside the target
     assert out.read_bytes() == before
     assert len(HybridRecommender.load(out).item_ids) == 1682
+
+
+# Runs ``hybrid-rec score`` with small buckets, paused after the first bucket.
+PAUSED_SCORE = """
+import sys, time
+import hybrid_rec.batch as batch
+from hybrid_rec.cli import main
+
+batch.score_files.__kwdefaults__["bucket_bytes"] = 200
+score_partition = batch.score_partition
+
+def paused(*args, **kwargs):
+    result = score_partition(*args, **kwargs)
+    print("PAUSED", file=sys.stderr, flush=True)
+    time.sleep(600)
+    return result
+
+batch.score_partition = paused
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_terminated_score_removes_its_temporary_files(model_file_100k, tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,age,gender,occupation,zip_code\n"
+                     + "".join(f"u{i},{20 + i},F,writer,10001\n" for i in range(40)))
+    out = tmp_path / "recs.csv"
+    out.write_text("previous recommendations\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_SCORE, "--no-progress", "-q", "score", "--model",
+         str(model_file_100k), "--users", str(users), "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if line.strip() == "PAUSED":
+                spills = [p for p in tmp_path.iterdir() if p.name.startswith(".hybrid-rec-spill")]
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest = proc.stderr.read()
+    finally:
+        proc.wait(timeout=60)
+    assert len(spills) == 1       # the run was bucketed, its buckets beside the output
+    assert proc.returncode == 143
+    assert "terminated; no output was written" in rest and "Traceback" not in rest
+    assert out.read_text() == "previous recommendations\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recs.csv", "users.csv"]

@@ -17,6 +17,7 @@ import pytest
 from hybrid_rec import HybridRecommender
 from hybrid_rec.batch import score_files
 from hybrid_rec.cli import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, main
+from hybrid_rec.exceptions import InputDataError
 from hybrid_rec.idmap import IdMap
 
 USER_COLUMNS = ["user_id", "age", "gender", "occupation", "zip_code"]
@@ -230,6 +231,7 @@ VALUE_CASES = [
     (["ok", "40", "F", "writer", "85711"], ("user_id", "ok", "already given on line 2")),
     (["7", "40", "F", "writer", "85711"], None),
     (["short", "40", "F"], ("", "", "expected 5 fields, found 3")),
+    (["grouped-age", "1_0", "M", "writer", "85711"], ("age", "1_0", "not a number")),
 ]
 RATING_CASES = [
     (["ok", "50", "5"], None),
@@ -373,3 +375,51 @@ def test_duplicate_new_ratings_are_logged_as_new_ratings(loaded, caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert "new users' ratings: 1 duplicate (user, item) row(s); the last one wins" in messages
     assert not any(m.startswith("interactions") for m in messages)
+
+
+@pytest.mark.parametrize("case", ["rejects is out", "out is users", "rejects is ratings",
+                                  "out is the model"])
+def test_an_output_never_overwrites_the_other_or_an_input(model_file_100k, tmp_path, capsys,
+                                                         case):
+    users = write_csv(tmp_path / "users.csv", USER_COLUMNS, BASE_USERS)
+    ratings = write_csv(tmp_path / "ratings.csv", RATING_COLUMNS, BASE_RATINGS)
+    out, rejects = {
+        "rejects is out": (tmp_path / "recs.csv", tmp_path / "recs.csv"),
+        "out is users": (users, tmp_path / "r.csv"),
+        "rejects is ratings": (tmp_path / "recs.csv", tmp_path / "." / "ratings.csv"),
+        "out is the model": (model_file_100k, tmp_path / "r.csv"),
+    }[case]
+    before = {p: p.read_bytes() for p in (users, ratings, model_file_100k)}
+    code = main(["score", "--model", str(model_file_100k), "--users", str(users), "--ratings",
+                 str(ratings), "--out", str(out), "--rejects", str(rejects)])
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILURE
+    assert "same file" in err if case == "rejects is out" else "would overwrite" in err
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "recs.csv").exists() and not (tmp_path / "r.csv").exists()
+    if case != "out is the model":  # the library is given a model object, not its file
+        with pytest.raises(InputDataError, match="same file|would overwrite"):
+            score_files(HybridRecommender.load(model_file_100k), users, out, ratings=ratings,
+                        rejects=rejects)
+        assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_repeated_header_column_is_a_failure_not_a_guess(model_file_100k, tmp_path, capsys):
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,age,user_id,gender,occupation,zip_code\n"
+                     "u1,25,u9,M,writer,10001\n", encoding="utf-8")
+    code = main(["score", "--model", str(model_file_100k), "--users", str(users), "--out",
+                 str(tmp_path / "recs.csv")])
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILURE
+    assert f"{users}: line 1: column 'user_id' appears 2 times in the header" in err
+    assert not (tmp_path / "recs.csv").exists()
+
+
+def test_an_encoding_that_cannot_start_names_the_file(model_file_100k, tmp_path, capsys):
+    users = write_csv(tmp_path / "users.csv", USER_COLUMNS, BASE_USERS)
+    code = main(["score", "--model", str(model_file_100k), "--users", str(users), "--encoding",
+                 "utf-16", "--out", str(tmp_path / "recs.csv")])
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILURE
+    assert f"{users}: line 1: cannot be read as utf-16" in err and "Traceback" not in err
