@@ -104,6 +104,28 @@ def test_killed_train_leaves_the_previous_model(small_model_100k, tmp_path):
     assert len(HybridRecommender.load(out).item_ids) == 1682
 
 
+def signal_when_paused(script: str, args: list[str], sig, folder: Path):
+    """Run ``script`` (which prints PAUSED mid-run) with CLI ``args``; send ``sig`` then.
+
+    Returns the exit code, the names in ``folder`` at the pause, and the rest
+    of stderr.
+    """
+    proc = subprocess.Popen([sys.executable, "-c", script, "--no-progress", "-q", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    names = None
+    try:
+        for line in proc.stderr:
+            if line.strip() == "PAUSED":
+                names = sorted(p.name for p in folder.iterdir())
+                proc.send_signal(sig)
+                break
+        rest = proc.stderr.read()
+    finally:
+        proc.wait(timeout=60)
+    assert names is not None, "the run ended before it paused"
+    return proc.returncode, names, rest
+
+
 # Runs ``hybrid-rec train`` in this process with the model writer paused after
 # its second array: the parent sees "PAUSED" on stderr and kills the run while
 # the model file is half written.
@@ -133,20 +155,12 @@ def test_train_killed_while_writing_the_model_leaves_the_previous_one(small_mode
     out = tmp_path / "model.npz"
     small_model_100k.save(out)
     before = out.read_bytes()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_TRAIN, "--no-progress", "-q", "train", "--spec",
-         str(spec), "--data", str(data), "--epochs", "2", "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in proc.stderr:
-            if line.strip() == "PAUSED":
-                temps = [p for p in tmp_path.iterdir() if p.name.startswith(".model.npz.")]
-                proc.send_signal(signal.SIGKILL)
-                break
-    finally:
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-    assert len(temps) == 1        # the model was being written beside the target
+    code, names, _ = signal_when_paused(
+        PAUSED_TRAIN, ["train", "--spec", str(spec), "--data", str(data), "--epochs", "2",
+                       "--out", str(out)], signal.SIGKILL, tmp_path)
+    assert code == -signal.SIGKILL
+    # The model was being written beside the target.
+    assert len([n for n in names if n.startswith(".model.npz.")]) == 1
     assert out.read_bytes() == before
     assert len(HybridRecommender.load(out).item_ids) == 1682
 
@@ -177,21 +191,12 @@ def test_terminated_score_removes_its_temporary_files(model_file_100k, tmp_path)
                      + "".join(f"u{i},{20 + i},F,writer,10001\n" for i in range(40)))
     out = tmp_path / "recs.csv"
     out.write_text("previous recommendations\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_SCORE, "--no-progress", "-q", "score", "--model",
-         str(model_file_100k), "--users", str(users), "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in proc.stderr:
-            if line.strip() == "PAUSED":
-                spills = [p for p in tmp_path.iterdir() if p.name.startswith(".hybrid-rec-spill")]
-                proc.send_signal(signal.SIGTERM)
-                break
-        rest = proc.stderr.read()
-    finally:
-        proc.wait(timeout=60)
-    assert len(spills) == 1       # the run was bucketed, its buckets beside the output
-    assert proc.returncode == 143
+    code, names, rest = signal_when_paused(
+        PAUSED_SCORE, ["score", "--model", str(model_file_100k), "--users", str(users), "--out",
+                       str(out)], signal.SIGTERM, tmp_path)
+    # The run was bucketed, its buckets beside the output.
+    assert len([n for n in names if n.startswith(".hybrid-rec-spill")]) == 1
+    assert code == 143
     assert "terminated; no output was written" in rest and "Traceback" not in rest
     assert out.read_text() == "previous recommendations\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recs.csv", "users.csv"]
