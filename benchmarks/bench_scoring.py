@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from hybrid_rec.scoring import BLOCK_CELLS, group_width, top_k
+from hybrid_rec.scoring import BLOCK_CELLS, candidate_columns, group_width, padded_width, top_k
 
 from .common import Table, first_ratings, fit, movielens, new_users_like, seconds_side_by_side
 
@@ -119,7 +119,7 @@ def _timed(fn):
 def _bare(uv: np.ndarray, iv: np.ndarray, select: str | None) -> None:
     """Chunked products, then ``select``: "argpartition", "grouped" or None (none)."""
     group = group_width(len(iv), K) if select == "grouped" else 0
-    n = -(-len(iv) // group) * group if group else len(iv)
+    n = padded_width(len(iv), group)
     chunk = max(1, BLOCK_CELLS // n)
     q = np.zeros((n, iv.shape[1]), dtype=np.float32)
     q[:len(iv)] = iv
@@ -139,8 +139,7 @@ def _grouped_selection(block: np.ndarray, group: int) -> np.ndarray:
     rows, n_groups = len(block), block.shape[1] // group
     maxima = block.reshape(rows, group, n_groups).max(axis=1)
     chosen = np.argpartition(maxima, n_groups - K, axis=1)[:, n_groups - K:]
-    columns = (chosen[:, None, :] + (np.arange(group) * n_groups)[None, :, None]).reshape(
-        rows, group * K)
+    columns = candidate_columns(chosen, group, n_groups)
     candidates = np.take_along_axis(block, columns, axis=1)
     return np.argpartition(candidates, group * K - K, axis=1)[:, group * K - K:]
 

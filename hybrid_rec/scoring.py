@@ -33,7 +33,8 @@ import scipy.sparse as sp
 
 from .threads import SMALL_CELLS, single_blas_thread
 
-__all__ = ["BLOCK_CELLS", "group_width", "select_grouped", "top_k", "to_frame"]
+__all__ = ["BLOCK_CELLS", "candidate_columns", "group_width", "padded_width", "select_grouped",
+           "top_k", "to_frame"]
 
 # Users x items cells scored at once (float32): bounds the chunk's memory to
 # 16 MB whatever the catalogue size.
@@ -70,7 +71,7 @@ def top_k(user_vectors: np.ndarray, user_biases: np.ndarray, item_vectors: np.nd
         return indices, scores
     group = group_width(n_items, k)
     # Padding columns (up to a multiple of the group width) score -inf.
-    width = -(-n_items // group) * group if group else n_items
+    width = padded_width(n_items, group)
     items = np.zeros((width, item_vectors.shape[1] + 2), dtype=np.float32)
     items[:n_items] = _augmented(item_vectors, np.ones(n_items), item_biases)
     exclude = None if exclude is None else sp.csr_matrix(exclude)
@@ -144,26 +145,41 @@ def group_width(n_items: int, k: int) -> int:
     return int(2 ** round(np.log2(np.sqrt(n_items / k))))
 
 
+def padded_width(n_items: int, group: int) -> int:
+    """``n_items`` rounded up to a multiple of ``group`` (unchanged for ``group`` 0)."""
+    return -(-n_items // group) * group if group else n_items
+
+
+def candidate_columns(chosen: np.ndarray, group: int, n_groups: int) -> np.ndarray:
+    """The columns of the chosen groups, one row per block row.
+
+    Group j is columns j, j + n_groups, j + 2 n_groups, ...; with each row of
+    ``chosen`` sorted, the columns come out ascending.
+    """
+    rows, k = chosen.shape
+    return (chosen[:, None, :] + (np.arange(group) * n_groups)[None, :, None]).reshape(
+        rows, group * k)
+
+
 def select_grouped(block: np.ndarray, k: int, group: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_select` through strided groups of ``group`` columns (see the module notes).
 
-    ``block.shape[1]`` must be a multiple of ``group`` with more than ``k``
-    groups. Gives exactly what :func:`_select` gives, ties included.
+    ``block.shape[1]`` must be a multiple of ``group``; with ``k`` groups or
+    fewer it selects over whole rows. Gives exactly what :func:`_select`
+    gives, ties included.
     """
     rows, n = block.shape
     n_groups = n // group
     if n_groups <= k:
         return _select(block, k)
-    # Group j is columns j, j + n_groups, j + 2 n_groups, ...
     maxima = block.reshape(rows, group, n_groups).max(axis=1)
     part = np.argpartition(maxima, n_groups - k - 1, axis=1)
     chosen = np.sort(part[:, n_groups - k:], axis=1)
     cut = np.take_along_axis(maxima, chosen, axis=1).min(axis=1)
     runner_up = np.take_along_axis(maxima, part[:, n_groups - k - 1:n_groups - k], axis=1)[:, 0]
-    # With the chosen groups sorted, the candidate columns come out ascending,
-    # so _select's rule (ties to the lower position) is the lower column.
-    columns = (chosen[:, None, :] + (np.arange(group) * n_groups)[None, :, None]).reshape(
-        rows, group * k)
+    # The candidate columns come out ascending, so _select's rule (ties to the
+    # lower position) is the lower column.
+    columns = candidate_columns(chosen, group, n_groups)
     positions, values = _select(np.take_along_axis(block, columns, axis=1), k)
     columns = np.take_along_axis(columns, positions, axis=1)
     # A cell outside the candidates can tie the k-th chosen one only where
