@@ -98,21 +98,25 @@ class BatchReport:
             self.rejects.extend(result.rejects[:room])
 
 
-def check_output_paths(out: str | Path, rejects: str | Path, inputs) -> None:
+def check_output_paths(out: str | Path, rejects: str | Path, inputs,
+                       out_is_folder: bool = False) -> None:
     """Refuse an output that is the other output or one of the ``inputs`` files.
 
     Either would be overwritten without a word: the rejects lost under the
-    recommendations, or an input file replaced by an output.
+    recommendations, or an input file replaced by an output. An output
+    folder (``out_is_folder``) is replaced whole, so it must not hold an input.
     """
-    def same(a, b) -> bool:
-        return os.path.realpath(a) == os.path.realpath(b)
-
-    if same(out, rejects):
+    out_path, rejects_path = Path(os.path.realpath(out)), Path(os.path.realpath(rejects))
+    if out_path == rejects_path:
         raise InputDataError(f"the rejects file and the output are the same file ({out}); "
                              "give --rejects another name")
-    for target, option in ((out, "the output"), (rejects, "the rejects file")):
-        for source in inputs:
-            if source is not None and same(target, source):
+    for source in (s for s in inputs if s is not None):
+        source_path = Path(os.path.realpath(source))
+        if out_is_folder and source_path.is_relative_to(out_path):
+            raise InputDataError(f"the output folder {out} holds the input file {source}, "
+                                 "and replacing the folder would delete it")
+        for target, option in ((out_path, "the output"), (rejects_path, "the rejects file")):
+            if target == source_path:
                 raise InputDataError(f"{option} would overwrite the input file {source}")
 
 

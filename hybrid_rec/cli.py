@@ -301,7 +301,8 @@ def _score(args, show) -> int:
     _check_folder("--out", args.out, is_folder=folder)
     _check_folder("--rejects", args.rejects)
     rejects = args.rejects or default_rejects_path(args.out)
-    check_output_paths(args.out, rejects, (args.model, args.users, args.ratings))
+    # The engines check the users and ratings files; the model file is the CLI's.
+    check_output_paths(args.out, rejects, (args.model,), out_is_folder=folder)
     if args.engine == "dask":
         report = _score_dask(args, rejects, show)
     else:

@@ -121,14 +121,8 @@ def score_dask(model, users, out, ratings=None, rejects=None, k: int = 10,
         data.append(_dataset(ratings, "ratings", rating_columns(spec), how, blocksize, spec))
     out = Path(out)
     rejects = Path(rejects) if rejects is not None else default_rejects_path(out)
-    inputs = [f for d in data for f in d.files]
-    check_output_paths(out, rejects, inputs)
-    if not single_file:
-        folder = Path(os.path.realpath(out))
-        inside = [f for f in inputs if Path(os.path.realpath(f)).is_relative_to(folder)]
-        if inside:
-            raise InputDataError(f"the output folder {out} holds the input file {inside[0]}, "
-                                 "and replacing the folder would delete it")
+    check_output_paths(out, rejects, [f for d in data for f in d.files],
+                       out_is_folder=not single_file)
     check_out(out, single_file)
     n_parts = int(partitions or max(1, len(data[0].blocks)))
     with _connect(scheduler, n_workers, threads_per_worker, processes) as client, \

@@ -425,3 +425,14 @@ def test_an_encoding_that_cannot_start_names_the_file(model_file_100k, tmp_path,
     # Python 3.11 raises a plain UnicodeError here, 3.13 a UnicodeDecodeError: both name it.
     assert f"{users}: line 1: " in err and "utf-16" in err and "BOM" in err
     assert "Traceback" not in err
+
+
+def test_an_output_folder_must_not_hold_an_input(tmp_path):
+    from hybrid_rec.batch import check_output_paths
+
+    folder = tmp_path / "recs"
+    folder.mkdir()
+    users = write_csv(folder / "users.csv", USER_COLUMNS, BASE_USERS)
+    with pytest.raises(InputDataError, match="output folder .* holds the input file"):
+        check_output_paths(folder, tmp_path / "r.csv", [users], out_is_folder=True)
+    check_output_paths(folder, tmp_path / "r.csv", [users])   # a file named recs: no clash
