@@ -254,14 +254,13 @@ RATING_CASES = [
 
 @pytest.mark.parametrize("mode", ["cli", "library"])
 def test_every_value_category_has_its_outcome(model_file_100k, loaded, tmp_path, capsys,
-                                              mode):
+                                              caplog, mode):
     users = write_csv(tmp_path / "users.csv", USER_COLUMNS, [r for r, _ in VALUE_CASES])
     ratings = write_csv(tmp_path / "ratings.csv", RATING_COLUMNS,
                         [r for r, _ in RATING_CASES])
     out = tmp_path / "recs.csv"
-    if mode == "library":
-        import logging
-        logging.getLogger("hybrid_rec").setLevel(logging.INFO)
+    if mode == "library":  # INFO for this test only: a level left set leaks into others
+        caplog.set_level("INFO", logger="hybrid_rec")
     result = run_score(mode, model_file_100k, loaded, users, out, ratings, capsys=capsys, k=4)
     assert result.code == EXIT_PARTIAL
     check_accounting(result, users, [r[0] for r, _ in VALUE_CASES])
